@@ -1,0 +1,266 @@
+/* cg_gen.c - C calls into the Lua generator (generator/lua/convgen.lua). */
+#include "cg_gen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "cg_files.h"
+
+#define API_KEY "convgen.api"
+
+struct cg_gen {
+    cg_host *host;
+};
+
+/* Each p_* function runs inside cg_host_pcall with its arguments in a
+ * struct passed as light userdata. */
+
+static void push_api(lua_State *L, const char *fn)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, API_KEY);
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+}
+
+static int p_init(lua_State *L)
+{
+    lua_getglobal(L, "import");
+    lua_pushstring(L, "convgen");
+    lua_call(L, 1, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, API_KEY);
+    return 0;
+}
+
+cg_gen *cg_gen_new(const char *template_dir, int *status, char *err, size_t errlen)
+{
+    cg_gen *g = calloc(1, sizeof *g);
+    if (!g) {
+        *status = CG_ERR_INTERNAL;
+        return NULL;
+    }
+    g->host = cg_host_new(template_dir, status, err, errlen);
+    if (!g->host) {
+        free(g);
+        return NULL;
+    }
+    *status = cg_host_pcall(g->host, p_init, NULL, err, errlen);
+    if (*status != CG_OK) {
+        cg_gen_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void cg_gen_free(cg_gen *g)
+{
+    if (!g)
+        return;
+    cg_host_free(g->host);
+    free(g);
+}
+
+struct load_args {
+    const char *path, *text;
+    size_t len;
+};
+
+static int p_load(lua_State *L)
+{
+    struct load_args *a = lua_touserdata(L, 1);
+    push_api(L, "load");
+    lua_pushstring(L, a->path);
+    lua_pushlstring(L, a->text, a->len);
+    lua_call(L, 2, 0);
+    return 0;
+}
+
+int cg_gen_load_string(cg_gen *g, const char *path, const char *text, char *err, size_t errlen)
+{
+    struct load_args a = { path, text, strlen(text) };
+    return cg_host_pcall(g->host, p_load, &a, err, errlen);
+}
+
+int cg_gen_load_file(cg_gen *g, const char *path, char *err, size_t errlen)
+{
+    struct load_args a = { path, NULL, 0 };
+    char *text;
+    if (cg_read_file(path, &text, &a.len, err, errlen) != 0)
+        return CG_ERR_INPUT;
+    a.text = text;
+    int rc = cg_host_pcall(g->host, p_load, &a, err, errlen);
+    free(text);
+    return rc;
+}
+
+static int p_count(lua_State *L)
+{
+    int *n = lua_touserdata(L, 1);
+    push_api(L, "count");
+    lua_call(L, 0, 1);
+    *n = (int)lua_tointeger(L, -1);
+    return 0;
+}
+
+int cg_gen_count(cg_gen *g)
+{
+    int n = 0;
+    char err[256];
+    if (cg_host_pcall(g->host, p_count, &n, err, sizeof err) != CG_OK)
+        return 0;
+    return n;
+}
+
+struct params_args {
+    int index;
+    cg_conv *out;
+};
+
+static int int_field(lua_State *L, const char *key)
+{
+    lua_getfield(L, -1, key);
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum)
+        luaL_error(L, "params: field '%s' is not an integer", key);
+    lua_pop(L, 1);
+    return (int)v;
+}
+
+static int p_params(lua_State *L)
+{
+    struct params_args *a = lua_touserdata(L, 1);
+    cg_conv *p = a->out;
+    push_api(L, "params");
+    lua_pushinteger(L, a->index + 1);
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "name");
+    snprintf(p->name, sizeof p->name, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    p->batch = int_field(L, "batch");
+    p->channels = int_field(L, "channels");
+    p->height = int_field(L, "height");
+    p->width = int_field(L, "width");
+    p->filters = int_field(L, "filters");
+    p->kernel_h = int_field(L, "kernel_h");
+    p->kernel_w = int_field(L, "kernel_w");
+    p->stride_h = int_field(L, "stride_h");
+    p->stride_w = int_field(L, "stride_w");
+    p->dilation_h = int_field(L, "dilation_h");
+    p->dilation_w = int_field(L, "dilation_w");
+    p->pad_top = int_field(L, "pad_top");
+    p->pad_bottom = int_field(L, "pad_bottom");
+    p->pad_left = int_field(L, "pad_left");
+    p->pad_right = int_field(L, "pad_right");
+    p->groups = int_field(L, "groups");
+    p->out_h = int_field(L, "out_h");
+    p->out_w = int_field(L, "out_w");
+    lua_getfield(L, -1, "bias");
+    p->bias = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "alpha");
+    p->alpha = (float)lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "activation");
+    if (cg_activation_from_name(lua_tostring(L, -1), &p->activation) != 0)
+        luaL_error(L, "params: unknown activation");
+    return 0;
+}
+
+int cg_gen_params(cg_gen *g, int i, cg_conv *out, char *err, size_t errlen)
+{
+    struct params_args a = { i, out };
+    memset(out, 0, sizeof *out);
+    return cg_host_pcall(g->host, p_params, &a, err, errlen);
+}
+
+static void push_options(lua_State *L, const cg_gen_options *o)
+{
+    lua_newtable(L);
+    if (!o)
+        return;
+    if (o->target) {
+        lua_pushstring(L, o->target);
+        lua_setfield(L, -2, "target");
+    }
+    if (o->code_budget > 0) {
+        lua_pushinteger(L, o->code_budget);
+        lua_setfield(L, -2, "code_budget");
+    }
+}
+
+/* A malloc'd copy of the string at index idx; raises on out of memory. */
+static char *copy_string(lua_State *L, int idx, size_t *len)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        luaL_error(L, "out of memory");
+    memcpy(copy, s, n + 1);
+    if (len)
+        *len = n;
+    return copy;
+}
+
+struct emit_args {
+    int index;
+    const cg_gen_options *opts;
+    cg_sources *out;
+};
+
+static int p_emit(lua_State *L)
+{
+    struct emit_args *a = lua_touserdata(L, 1);
+    push_api(L, "emit");
+    lua_pushinteger(L, a->index + 1);
+    push_options(L, a->opts);
+    lua_call(L, 2, 2);
+    a->out->c = copy_string(L, -2, &a->out->c_len);
+    a->out->h = copy_string(L, -1, &a->out->h_len);
+    return 0;
+}
+
+int cg_gen_emit(cg_gen *g, int i, const cg_gen_options *opts, cg_sources *out,
+                char *err, size_t errlen)
+{
+    struct emit_args a = { i, opts, out };
+    memset(out, 0, sizeof *out);
+    int rc = cg_host_pcall(g->host, p_emit, &a, err, errlen);
+    if (rc != CG_OK)
+        cg_sources_free(out);
+    return rc;
+}
+
+void cg_sources_free(cg_sources *s)
+{
+    free(s->c);
+    free(s->h);
+    s->c = s->h = NULL;
+}
+
+struct info_args {
+    int index;
+    const cg_gen_options *opts;
+    char **text;
+};
+
+static int p_info(lua_State *L)
+{
+    struct info_args *a = lua_touserdata(L, 1);
+    push_api(L, "info");
+    lua_pushinteger(L, a->index + 1);
+    push_options(L, a->opts);
+    lua_call(L, 2, 1);
+    *a->text = copy_string(L, -1, NULL);
+    return 0;
+}
+
+int cg_gen_info(cg_gen *g, int i, const cg_gen_options *opts, char **text,
+                char *err, size_t errlen)
+{
+    struct info_args a = { i, opts, text };
+    *text = NULL;
+    return cg_host_pcall(g->host, p_info, &a, err, errlen);
+}

@@ -1,0 +1,54 @@
+/*
+ * cg_gen.h - the generator as C callers see it: load spec files, then ask
+ * for each layer's parameters, generated sources or report.
+ *
+ * Every function returns CG_OK, CG_ERR_INPUT (the spec, an option or a
+ * file is bad: the message names the file and the field or line) or
+ * CG_ERR_INTERNAL, with the message in err. Layers are numbered from 0 in
+ * the order they were loaded.
+ */
+#ifndef CG_GEN_H
+#define CG_GEN_H
+
+#include <stddef.h>
+
+#include "cg_conv.h"
+#include "cg_host.h"
+
+typedef struct cg_gen cg_gen;
+
+typedef struct cg_gen_options {
+    const char *target;   /* NULL: "generic" */
+    int code_budget;      /* 0: the default; a spec's code_budget wins */
+} cg_gen_options;
+
+/* Generated sources of one layer; free with cg_sources_free. */
+typedef struct cg_sources {
+    char *c, *h;
+    size_t c_len, h_len;
+} cg_sources;
+
+/* template_dir: see cg_host_new. NULL with *status and err on failure. */
+cg_gen *cg_gen_new(const char *template_dir, int *status, char *err, size_t errlen);
+void cg_gen_free(cg_gen *g);
+
+/* Read a spec file and add its layers. */
+int cg_gen_load_file(cg_gen *g, const char *path, char *err, size_t errlen);
+/* The same for spec text already in memory; path names it in messages. */
+int cg_gen_load_string(cg_gen *g, const char *path, const char *text, char *err, size_t errlen);
+
+int cg_gen_count(cg_gen *g);
+
+/* Layer i's resolved parameters. */
+int cg_gen_params(cg_gen *g, int i, cg_conv *out, char *err, size_t errlen);
+
+/* Layer i's .c and .h. */
+int cg_gen_emit(cg_gen *g, int i, const cg_gen_options *opts, cg_sources *out,
+                char *err, size_t errlen);
+void cg_sources_free(cg_sources *s);
+
+/* Layer i's "key: value" report lines (free() the string). */
+int cg_gen_info(cg_gen *g, int i, const cg_gen_options *opts, char **text,
+                char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,296 @@
+/* cg_host.c - the embedded Lua state, its sandbox and module loader. */
+#include "cg_host.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "cg_embedded.h"
+#include "cg_files.h"
+
+#ifndef CONVGEN_VERSION
+#define CONVGEN_VERSION "0.0.0"
+#endif
+
+#define HOOK_STEP 1000     /* instructions between two budget checks */
+#define MODULES_KEY "convgen.modules"
+
+struct cg_host {
+    lua_State *L;
+    size_t used, limit;     /* bytes the state holds, and may hold */
+    long instructions;      /* run so far by the sandboxed function */
+    char *template_dir;
+};
+
+const cg_embedded_file *cg_embedded_find(const char *name)
+{
+    for (const cg_embedded_file *e = cg_embedded_files; e->name; ++e)
+        if (strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
+/* lua_Alloc with a cap: refusing a request makes Lua raise a memory error. */
+static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    cg_host *h = ud;
+    if (!ptr)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && h->used - osize + nsize > h->limit)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        h->used = h->used - osize + nsize;
+    return p;
+}
+
+static cg_host *host_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* Raise a user error: a table { msg = ... } (see util.lua's UserError). */
+static int raise_user(lua_State *L, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lua_newtable(L);
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "msg");
+    return lua_error(L);
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    cg_host *h = host_of(L);
+    h->instructions += HOOK_STEP;
+    if (h->instructions > CG_SPEC_INSTRUCTIONS) {
+        lua_getinfo(L, "Sl", ar);
+        luaL_error(L, "%s:%d: the spec ran more than %ld instructions (an endless loop?)",
+                   ar->short_src, ar->currentline, (long)CG_SPEC_INSTRUCTIONS);
+    }
+}
+
+/*
+ * host.sandbox_call(fn): run fn() under the spec limits. Returns true, or
+ * false, the error object and its kind: "error", "memory" or "budget".
+ */
+static int l_sandbox_call(lua_State *L)
+{
+    cg_host *h = host_of(L);
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    size_t saved_limit = h->limit;
+    h->limit = h->used + CG_SPEC_MEMORY < saved_limit ? h->used + CG_SPEC_MEMORY : saved_limit;
+    h->instructions = 0;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
+    int status = lua_pcall(L, 0, 0, 0);
+    lua_sethook(L, NULL, 0, 0);
+    h->limit = saved_limit;
+    if (status == LUA_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    lua_pushstring(L, status == LUA_ERRMEM ? "memory"
+                      : h->instructions > CG_SPEC_INSTRUCTIONS ? "budget" : "error");
+    return 3;
+}
+
+/* host.template_source(relpath) -> text, chunkname */
+static int l_template_source(lua_State *L)
+{
+    cg_host *h = host_of(L);
+    const char *rel = luaL_checkstring(L, 1);
+    if (h->template_dir) {
+        struct stat st;
+        lua_pushfstring(L, "%s/%s", h->template_dir, rel);
+        const char *path = lua_tostring(L, -1);
+        if (stat(path, &st) == 0) {
+            char err[512], *text;
+            size_t len;
+            if (cg_read_file(path, &text, &len, err, sizeof err) != 0)
+                return raise_user(L, "%s", err);
+            lua_pushlstring(L, text, len);
+            free(text);
+            lua_insert(L, -2);
+            return 2;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushfstring(L, "templates/%s", rel);
+    const cg_embedded_file *e = cg_embedded_find(lua_tostring(L, -1));
+    if (!e)
+        return raise_user(L, "no template '%s'", rel);
+    lua_pushlstring(L, e->data, e->size);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/* import(name): load generator/lua/<name>.lua once, from the embedded copy. */
+static int l_import(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_KEY);
+    if (lua_getfield(L, -1, name) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    lua_pushfstring(L, "lua/%s.lua", name);
+    const cg_embedded_file *e = cg_embedded_find(lua_tostring(L, -1));
+    if (!e)
+        return luaL_error(L, "import: no module '%s'", name);
+    lua_pushfstring(L, "@generator/lua/%s.lua", name);
+    if (luaL_loadbufferx(L, e->data, e->size, lua_tostring(L, -1), "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 2, name);   /* modules[name] = result */
+    return 1;
+}
+
+/* The message handler: user errors pass through, others get a traceback. */
+static int message_handler(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TTABLE && lua_getfield(L, 1, "msg") == LUA_TSTRING) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    const char *msg = lua_tostring(L, 1);
+    luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+    return 1;
+}
+
+/* Open the libraries and globals the generator runs with (protected). */
+static int p_setup(lua_State *L)
+{
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 1);
+    lua_settop(L, 0);
+
+    /* Lua code touches no file and prints nothing: the host does both. */
+    static const char *const removed[] = { "dofile", "loadfile", "print" };
+    for (size_t i = 0; i < sizeof removed / sizeof removed[0]; ++i) {
+        lua_pushnil(L);
+        lua_setglobal(L, removed[i]);
+    }
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_KEY);
+    lua_register(L, "import", l_import);
+
+    lua_newtable(L);
+    lua_pushstring(L, CONVGEN_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushcfunction(L, l_sandbox_call);
+    lua_setfield(L, -2, "sandbox_call");
+    lua_pushcfunction(L, l_template_source);
+    lua_setfield(L, -2, "template_source");
+    lua_pushinteger(L, (lua_Integer)(CG_SPEC_MEMORY >> 20));
+    lua_setfield(L, -2, "spec_memory_mib");
+    lua_setglobal(L, "host");
+    return 0;
+}
+
+cg_host *cg_host_new(const char *template_dir, int *status, char *err, size_t errlen)
+{
+    if (status)
+        *status = CG_ERR_INTERNAL;
+    if (template_dir && !cg_is_directory(template_dir)) {
+        snprintf(err, errlen, "--templates: '%s' is not a directory", template_dir);
+        if (status)
+            *status = CG_ERR_INPUT;
+        return NULL;
+    }
+    cg_host *h = calloc(1, sizeof *h);
+    if (!h || (template_dir && !(h->template_dir = strdup(template_dir)))) {
+        snprintf(err, errlen, "out of memory");
+        free(h);
+        return NULL;
+    }
+    h->limit = CG_STATE_MEMORY;
+    h->L = lua_newstate(bounded_alloc, h);
+    if (!h->L) {
+        snprintf(err, errlen, "cannot create the Lua state");
+        cg_host_free(h);
+        return NULL;
+    }
+    int rc = cg_host_pcall(h, p_setup, NULL, err, errlen);
+    if (rc != CG_OK) {
+        cg_host_free(h);
+        return NULL;
+    }
+    if (status)
+        *status = CG_OK;
+    return h;
+}
+
+void cg_host_free(cg_host *h)
+{
+    if (!h)
+        return;
+    if (h->L)
+        lua_close(h->L);
+    free(h->template_dir);
+    free(h);
+}
+
+int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errlen)
+{
+    lua_State *L = h->L;
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, message_handler);
+    lua_pushcfunction(L, f);
+    lua_pushlightuserdata(L, ud);
+    int status = lua_pcall(L, 1, 0, top + 1);
+    int rc = CG_OK;
+    if (status != LUA_OK) {
+        if (status == LUA_ERRMEM) {
+            snprintf(err, errlen, "out of memory (the generator is limited to %zu MiB)",
+                     CG_STATE_MEMORY >> 20);
+            rc = CG_ERR_INTERNAL;
+        } else if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, -1, "msg");
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            rc = CG_ERR_INPUT;
+        } else {
+            const char *msg = lua_tostring(L, -1);
+            snprintf(err, errlen, "internal error: %s", msg ? msg : "?");
+            rc = CG_ERR_INTERNAL;
+        }
+    }
+    lua_settop(L, top);
+    return rc;
+}
+
+lua_State *cg_host_lua(cg_host *h)
+{
+    return h->L;
+}

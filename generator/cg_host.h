@@ -1,0 +1,55 @@
+/*
+ * cg_host.h - the embedded Lua 5.4 state that runs the generator.
+ *
+ * The state opens only the base, string, table, math and debug libraries
+ * (no io, os or package: nothing reads LUA_PATH or LUA_INIT, and Lua code
+ * touches no file; the host reads and writes them). It provides the Lua
+ * side with two globals:
+ *   import(name)   loads generator/lua/<name>.lua from the embedded copy
+ *   host           { version, sandbox_call(fn), template_source(relpath) }
+ * Every call into Lua goes through cg_host_pcall, one protected call with
+ * a message handler, so no Lua error reaches the panic handler.
+ */
+#ifndef CG_HOST_H
+#define CG_HOST_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+/* Return codes shared by the generator's C modules. */
+enum {
+    CG_OK = 0,
+    CG_ERR_INPUT = -1,     /* bad spec, option or file: the user's to fix */
+    CG_ERR_INTERNAL = -2   /* a fault in convgen itself */
+};
+
+/* Limits on evaluating one spec file (see host.sandbox_call). */
+#define CG_SPEC_INSTRUCTIONS 20000000L
+#define CG_SPEC_MEMORY ((size_t)64 << 20)
+/* Limit on the whole generator state. */
+#define CG_STATE_MEMORY ((size_t)2 << 30)
+
+typedef struct cg_host cg_host;
+
+/*
+ * A new generator state. template_dir, if not NULL, is a directory whose
+ * files override the embedded templates of the same relative name.
+ * Returns NULL with a message in err (CG_ERR_INPUT if *status is not NULL
+ * and template_dir is not a directory).
+ */
+cg_host *cg_host_new(const char *template_dir, int *status, char *err, size_t errlen);
+
+void cg_host_free(cg_host *h);
+
+/*
+ * Call f in protected mode with ud as its only argument (a light
+ * userdata). On error, err receives a user error's message as it is, or an
+ * internal error's message with a traceback. Returns CG_OK, CG_ERR_INPUT
+ * or CG_ERR_INTERNAL.
+ */
+int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errlen);
+
+lua_State *cg_host_lua(cg_host *h);
+
+#endif

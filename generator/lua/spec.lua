@@ -1,0 +1,295 @@
+-- spec: evaluate a layer spec file as data and resolve it into layers.
+--
+-- A spec is Lua syntax run in an empty sandbox: it sees conv2d and a few
+-- pure helpers (no io, os, require, load, dofile, debug, string.dump,
+-- getmetatable), under the host's instruction budget and memory cap.
+-- conv2d { ... } records one layer; after the chunk has run, each layer is
+-- checked field by field and resolved (defaults filled in, padding made
+-- explicit, output size computed). Every error names the file, the line of
+-- the conv2d call and the field.
+
+local util = import "util"
+local shape = import "shape"
+
+local fail = util.fail
+local M = {}
+
+local MAX_ELEMENTS = 2147483647  -- element counts must fit a C int
+
+local C_KEYWORDS = {}
+for w in ([[auto break case char const continue default do double else enum
+  extern float for goto if inline int long register restrict return short
+  signed sizeof static struct switch typedef union unsigned void volatile
+  while _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary
+  _Noreturn _Static_assert _Thread_local]]):gmatch("%S+") do
+  C_KEYWORDS[w] = true
+end
+
+M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
+M.LAYOUTS = { "nchw" }
+
+-- Field names accepted in conv2d { ... } and in its sub-tables.
+local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
+  "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
+  "code_budget" }
+local SUBFIELDS = {
+  input = { "channels", "height", "width" },
+  kernel = { "height", "width" },
+  stride = { "height", "width" },
+  dilation = { "height", "width" },
+  padding = { "top", "bottom", "left", "right" },
+}
+
+-- The spec's whole world. Copies, so a spec cannot alter the generator's.
+local function sandbox_env(declare)
+  local env = { conv2d = declare }
+  for _, k in ipairs({ "ipairs", "pairs", "next", "select", "tonumber",
+                       "tostring", "type", "error", "assert", "rawequal",
+                       "rawlen", "rawget" }) do
+    env[k] = _G[k]
+  end
+  local function copy(lib, skip)
+    local t = {}
+    for k, v in pairs(lib) do if not skip[k] then t[k] = v end end
+    return t
+  end
+  env.math = copy(math, { random = true, randomseed = true })
+  env.string = copy(string, { dump = true })
+  env.table = copy(table, {})
+  return env
+end
+
+-- Context for messages about one layer: "file:line: layer 'x': ".
+local function where(raw)
+  local name = rawget(raw.fields, "name")
+  local label = type(name) == "string" and ("layer '" .. name .. "'")
+                or ("layer #" .. raw.index)
+  return raw.file .. ":" .. raw.line .. ": " .. label
+end
+
+local function describe(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+local function check_known(ctx, t, allowed, prefix)
+  for _, k in ipairs(util.sorted_keys(t)) do
+    local ok = false
+    for _, a in ipairs(allowed) do if a == k then ok = true end end
+    if not ok then
+      if type(k) ~= "string" then
+        fail("%s: unexpected positional value %s in %s; fields are written name = value",
+             ctx, describe(t[k]), prefix == "" and "conv2d { }" or ("'" .. prefix:sub(1, -2) .. "'"))
+      end
+      local hint = util.closest(k, allowed)
+      fail("%s: unknown field '%s%s'%s", ctx, prefix, k,
+           hint and (" (did you mean '" .. prefix .. hint .. "'?)") or "")
+    end
+  end
+end
+
+-- A whole number >= lo, or an error naming the field.
+local function integer(ctx, field, v, lo)
+  if type(v) ~= "number" then
+    fail("%s: field '%s' must be an integer, got %s %s", ctx, field, type(v), describe(v))
+  end
+  local i = math.tointeger(v)
+  if i == nil then
+    fail("%s: field '%s' must be an integer, got %s", ctx, field, describe(v))
+  end
+  if i < lo then
+    fail("%s: field '%s' must be %s, got %d", ctx, field,
+         lo == 1 and "positive" or ("at least " .. lo), i)
+  end
+  if i > MAX_ELEMENTS then
+    fail("%s: field '%s' is too large: %d (at most %d)", ctx, field, i, MAX_ELEMENTS)
+  end
+  return i
+end
+
+-- An integer, or a { height = , width = } table; returns height, width.
+local function pair(ctx, field, v, default, lo)
+  if v == nil then return default, default end
+  if type(v) == "table" then
+    check_known(ctx, v, SUBFIELDS[field], field .. ".")
+    if v.height == nil or v.width == nil then
+      fail("%s: field '%s' needs both height and width", ctx, field)
+    end
+    return integer(ctx, field .. ".height", v.height, lo),
+           integer(ctx, field .. ".width", v.width, lo)
+  end
+  local i = integer(ctx, field, v, lo)
+  return i, i
+end
+
+local function word(ctx, field, v, words, default)
+  if v == nil then return default end
+  if type(v) ~= "string" then
+    fail("%s: field '%s' must be a string, got %s %s", ctx, field, type(v), describe(v))
+  end
+  for _, w in ipairs(words) do if w == v then return v end end
+  local hint = util.closest(v, words)
+  fail("%s: field '%s': unknown value %s (expected one of: %s)%s", ctx, field,
+       describe(v), table.concat(words, ", "),
+       hint and (" (did you mean '" .. hint .. "'?)") or "")
+end
+
+local function check_name(ctx, v)
+  if v == nil then fail("%s: missing required field 'name'", ctx) end
+  if type(v) ~= "string" then
+    fail("%s: field 'name' must be a string, got %s %s", ctx, type(v), describe(v))
+  end
+  if not v:match("^[A-Za-z_][A-Za-z0-9_]*$") then
+    fail("%s: field 'name': %s is not a C identifier", ctx, describe(v))
+  end
+  if C_KEYWORDS[v] then
+    fail("%s: field 'name': '%s' is a C keyword", ctx, v)
+  end
+  if v:match("^_[_A-Z]") then
+    fail("%s: field 'name': '%s' is reserved for the C implementation", ctx, v)
+  end
+  if #v > 63 then
+    fail("%s: field 'name' is longer than 63 characters", ctx)
+  end
+  return v
+end
+
+local function padding(ctx, v, L)
+  if v == nil or v == "valid" then return 0, 0, 0, 0 end
+  if v == "same" then
+    local t, b = shape.same_padding(L.height, L.kernel_h, L.stride_h, L.dilation_h)
+    local l, r = shape.same_padding(L.width, L.kernel_w, L.stride_w, L.dilation_w)
+    return t, b, l, r
+  end
+  if type(v) == "string" then
+    fail("%s: field 'padding': unknown value %s (expected \"valid\", \"same\", an integer or { top, bottom, left, right })",
+         ctx, describe(v))
+  end
+  if type(v) == "table" then
+    check_known(ctx, v, SUBFIELDS.padding, "padding.")
+    return integer(ctx, "padding.top", v.top or 0, 0),
+           integer(ctx, "padding.bottom", v.bottom or 0, 0),
+           integer(ctx, "padding.left", v.left or 0, 0),
+           integer(ctx, "padding.right", v.right or 0, 0)
+  end
+  local p = integer(ctx, "padding", v, 0)
+  return p, p, p, p
+end
+
+-- Check one recorded conv2d call and resolve it into a layer table.
+local function resolve(raw)
+  local f = raw.fields
+  local ctx = where(raw)
+  check_known(ctx, f, FIELDS, "")
+  local L = { source = raw.file, line = raw.line }
+  L.name = check_name(ctx, f.name)
+  ctx = raw.file .. ":" .. raw.line .. ": layer '" .. L.name .. "'"
+
+  if f.input == nil then fail("%s: missing required field 'input'", ctx) end
+  if type(f.input) ~= "table" then
+    fail("%s: field 'input' must be a table { channels = , height = , width = }, got %s",
+         ctx, describe(f.input))
+  end
+  check_known(ctx, f.input, SUBFIELDS.input, "input.")
+  for _, k in ipairs(SUBFIELDS.input) do
+    if f.input[k] == nil then fail("%s: missing required field 'input.%s'", ctx, k) end
+  end
+  L.channels = integer(ctx, "input.channels", f.input.channels, 1)
+  L.height = integer(ctx, "input.height", f.input.height, 1)
+  L.width = integer(ctx, "input.width", f.input.width, 1)
+  L.batch = f.batch == nil and 1 or integer(ctx, "batch", f.batch, 1)
+  if f.filters == nil then fail("%s: missing required field 'filters'", ctx) end
+  L.filters = integer(ctx, "filters", f.filters, 1)
+  if f.kernel == nil then fail("%s: missing required field 'kernel'", ctx) end
+  L.kernel_h, L.kernel_w = pair(ctx, "kernel", f.kernel, nil, 1)
+  L.stride_h, L.stride_w = pair(ctx, "stride", f.stride, 1, 1)
+  L.dilation_h, L.dilation_w = pair(ctx, "dilation", f.dilation, 1, 1)
+  L.pad_top, L.pad_bottom, L.pad_left, L.pad_right = padding(ctx, f.padding, L)
+  L.padding_mode = type(f.padding) == "string" and f.padding
+                   or (f.padding == nil and "valid" or "explicit")
+
+  L.groups = f.groups == nil and 1 or integer(ctx, "groups", f.groups, 1)
+  if L.channels % L.groups ~= 0 then
+    fail("%s: field 'groups': %d does not divide input.channels = %d", ctx, L.groups, L.channels)
+  end
+  if L.filters % L.groups ~= 0 then
+    fail("%s: field 'groups': %d does not divide filters = %d", ctx, L.groups, L.filters)
+  end
+
+  if f.bias ~= nil and type(f.bias) ~= "boolean" then
+    fail("%s: field 'bias' must be true or false, got %s", ctx, describe(f.bias))
+  end
+  L.bias = f.bias ~= false
+  L.activation = word(ctx, "activation", f.activation, M.ACTIVATIONS, "none")
+  if f.alpha ~= nil then
+    if L.activation ~= "leaky_relu" then
+      fail("%s: field 'alpha' only applies to activation = \"leaky_relu\"", ctx)
+    end
+    if type(f.alpha) ~= "number" or f.alpha ~= f.alpha or math.abs(f.alpha) == math.huge then
+      fail("%s: field 'alpha' must be a finite number, got %s", ctx, describe(f.alpha))
+    end
+  end
+  L.alpha = L.activation == "leaky_relu" and (f.alpha or 0.01) or nil
+  L.layout = word(ctx, "layout", f.layout, M.LAYOUTS, "nchw")
+  L.code_budget = f.code_budget ~= nil and integer(ctx, "code_budget", f.code_budget, 1) or nil
+
+  L.out_h = shape.out_size(L.height, L.kernel_h, L.stride_h, L.dilation_h, L.pad_top, L.pad_bottom)
+  L.out_w = shape.out_size(L.width, L.kernel_w, L.stride_w, L.dilation_w, L.pad_left, L.pad_right)
+  local axes = {
+    { "height", L.out_h, L.kernel_h, L.dilation_h, L.height + L.pad_top + L.pad_bottom },
+    { "width", L.out_w, L.kernel_w, L.dilation_w, L.width + L.pad_left + L.pad_right },
+  }
+  for _, a in ipairs(axes) do
+    local axis, out, k, d, padded = table.unpack(a)
+    if out < 1 then
+      fail("%s: field 'kernel': the kernel %s (%d taps spanning %d pixels) exceeds the padded input %s %d; the output would be empty",
+           ctx, axis, k, (k - 1) * d + 1, axis, padded)
+    end
+  end
+
+  -- Element counts must fit a C int (products in floats: no overflow).
+  local counts = {
+    { "input", 1.0 * L.batch * L.channels * L.height * L.width },
+    { "weights", 1.0 * L.filters * (L.channels // L.groups) * L.kernel_h * L.kernel_w },
+    { "output", 1.0 * L.batch * L.filters * L.out_h * L.out_w },
+  }
+  for _, c in ipairs(counts) do
+    if c[2] > MAX_ELEMENTS then
+      fail("%s: the %s tensor would have %.0f elements, more than %d", ctx, c[1], c[2], MAX_ELEMENTS)
+    end
+  end
+  return L
+end
+
+-- Run the spec text (chunk named after path) and return its layers.
+-- sandbox_call runs a function under the host's limits (host.sandbox_call).
+function M.load(path, text, sandbox_call)
+  local raws = {}
+  local function declare(fields)
+    local info = debug.getinfo(2, "Sl")
+    local line = info and info.currentline or 0
+    if type(fields) ~= "table" then
+      fail("%s:%d: conv2d expects a table: conv2d { name = ..., ... }, got %s",
+           path, line, describe(fields))
+    end
+    raws[#raws + 1] = { fields = fields, file = path, line = line, index = #raws + 1 }
+  end
+  local chunk, err = load(text, "@" .. path, "t", sandbox_env(declare))
+  if not chunk then fail("%s", err) end
+  local ok, e, kind = sandbox_call(chunk)
+  if not ok then
+    if util.is_user_error(e) then error(e, 0) end
+    if kind == "memory" then
+      fail("%s: the spec needs more than %d MiB of memory", path, host.spec_memory_mib)
+    end
+    fail("%s", tostring(e))
+  end
+  if #raws == 0 then
+    fail("%s: no layer declared (expected at least one conv2d { ... })", path)
+  end
+  local layers = {}
+  for i, raw in ipairs(raws) do layers[i] = resolve(raw) end
+  return layers
+end
+
+return M

@@ -1,0 +1,375 @@
+/*
+ * main.c - the convgen command line: generate, check, info.
+ *
+ * Exit status: 0 success, 1 a checked kernel disagreed with the reference
+ * (or failed to compile), 2 bad usage, spec or file, 3 an internal error.
+ * Only this file prints.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cg_cc.h"
+#include "cg_files.h"
+#include "cg_gen.h"
+#include "cg_jit.h"
+#include "cg_verify.h"
+
+#ifndef CONVGEN_VERSION
+#define CONVGEN_VERSION "0.0.0"
+#endif
+
+enum { EXIT_CHECK_FAILED = 1, EXIT_BAD_INPUT = 2, EXIT_INTERNAL = 3 };
+
+#define ERRLEN 4096
+
+static const char usage_main[] =
+    "usage: convgen COMMAND [OPTIONS] SPEC...\n"
+    "\n"
+    "Generate shape-specialized C convolution kernels from layer specs.\n"
+    "\n"
+    "commands:\n"
+    "  generate   write <name>.c and <name>.h for every layer\n"
+    "  check      compile every layer in-process and compare it with the reference\n"
+    "  info       print every layer's shapes, parameter and MAC counts, code size\n"
+    "\n"
+    "'convgen COMMAND --help' describes a command; 'convgen --version' prints the version.\n";
+
+static const char usage_generate[] =
+    "usage: convgen generate SPEC... [-o DIR] [OPTIONS]\n"
+    "\n"
+    "Write DIR/<name>.c and DIR/<name>.h for every layer of every SPEC.\n"
+    "Nothing is written unless every layer generates: files appear all at once.\n"
+    "\n"
+    "  -o, --output DIR     directory to write to (must exist; default .)\n";
+
+static const char usage_check[] =
+    "usage: convgen check SPEC... [--seed N] [--cc] [OPTIONS]\n"
+    "\n"
+    "Generate every layer, compile it in-process with TinyCC, run it on seeded\n"
+    "random data and compare it with the reference convolution. Prints the\n"
+    "largest absolute and relative error and PASS or FAIL per layer; exits 1\n"
+    "if any layer fails.\n"
+    "\n"
+    "  --seed N             seed of the random data (default 1)\n"
+    "  --cc                 build with the system compiler ($CC or cc, -O2)\n"
+    "                       instead of TinyCC\n";
+
+static const char usage_info[] =
+    "usage: convgen info SPEC... [OPTIONS]\n"
+    "\n"
+    "Print 'key: value' lines for every layer: shapes, padding as resolved,\n"
+    "parameters, MACs, FLOPs, generated code size and workspace bytes.\n";
+
+static const char usage_common[] =
+    "\n"
+    "  --target T           kernel family target (default generic)\n"
+    "  --code-budget N      lines of reduction code per kernel for layers\n"
+    "                       without a code_budget field (default 8192)\n"
+    "  --templates DIR      templates that override the built-in ones, by\n"
+    "                       relative path (e.g. DIR/conv2d/generic/kernel.c.in)\n"
+    "  -h, --help           this help\n";
+
+struct cli {
+    const char *command;
+    const char **specs;
+    int nspecs;
+    const char *outdir;
+    const char *templates;
+    cg_gen_options gen;
+    uint64_t seed;
+    int use_cc;
+    int help;
+};
+
+static int usage_error(const char *command, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "convgen%s%s: ", command ? " " : "", command ? command : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'convgen %s--help'.\n", command ? "COMMAND " : "");
+    return EXIT_BAD_INPUT;
+}
+
+/* The value of option name: "--name=V" or "--name V". NULL if missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (*i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static int matches(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int parse_unsigned(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct cli *c)
+{
+    c->specs = calloc((size_t)argc, sizeof *c->specs);
+    if (!c->specs)
+        return EXIT_INTERNAL;
+    c->outdir = ".";
+    c->seed = 1;
+    const char *cmd = c->command;
+    int is_generate = strcmp(cmd, "generate") == 0, is_check = strcmp(cmd, "check") == 0;
+
+    for (int i = 2; i < argc; ++i) {
+        const char *a = argv[i];
+        unsigned long long v;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            c->help = 1;
+        } else if (is_generate && (strcmp(a, "-o") == 0 || matches(a, "--output"))) {
+            if (!(c->outdir = option_value(argc, argv, &i, "--output")))
+                return usage_error(cmd, "%s needs a directory", a);
+        } else if (is_check && matches(a, "--seed")) {
+            const char *s = option_value(argc, argv, &i, "--seed");
+            if (parse_unsigned(s, UINT64_MAX, &v) != 0)
+                return usage_error(cmd, "--seed needs a non-negative integer, got '%s'", s ? s : "");
+            c->seed = v;
+        } else if (is_check && strcmp(a, "--cc") == 0) {
+            c->use_cc = 1;
+        } else if (matches(a, "--target")) {
+            if (!(c->gen.target = option_value(argc, argv, &i, "--target")))
+                return usage_error(cmd, "%s needs a target name", a);
+        } else if (matches(a, "--code-budget")) {
+            const char *s = option_value(argc, argv, &i, "--code-budget");
+            if (parse_unsigned(s, 1u << 30, &v) != 0 || v == 0)
+                return usage_error(cmd, "--code-budget needs a positive integer, got '%s'", s ? s : "");
+            c->gen.code_budget = (int)v;
+        } else if (matches(a, "--templates")) {
+            if (!(c->templates = option_value(argc, argv, &i, "--templates")))
+                return usage_error(cmd, "%s needs a directory", a);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error(cmd, "unknown option '%s'", a);
+        } else {
+            c->specs[c->nspecs++] = a;
+        }
+    }
+    if (!c->help && c->nspecs == 0)
+        return usage_error(cmd, "%s", "no spec file given");
+    return 0;
+}
+
+/* Load every spec; on error print it and return the exit status. */
+static int load_specs(const struct cli *c, cg_gen **out)
+{
+    char err[ERRLEN];
+    int status;
+    cg_gen *g = cg_gen_new(c->templates, &status, err, sizeof err);
+    if (!g) {
+        fprintf(stderr, "convgen: %s\n", err);
+        return status == CG_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+    }
+    for (int i = 0; i < c->nspecs; ++i) {
+        int rc = cg_gen_load_file(g, c->specs[i], err, sizeof err);
+        if (rc != CG_OK) {
+            fprintf(stderr, "convgen: %s\n", err);
+            cg_gen_free(g);
+            return rc == CG_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+        }
+    }
+    *out = g;
+    return 0;
+}
+
+static int report(int rc, const char *err)
+{
+    fprintf(stderr, "convgen: %s\n", err);
+    return rc == CG_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+}
+
+static int cmd_generate(const struct cli *c, cg_gen *g)
+{
+    char err[ERRLEN];
+    int n = cg_gen_count(g), status = 0;
+    cg_outset *set = cg_outset_new();
+    size_t pathlen = strlen(c->outdir) + 80;
+    char *path = malloc(pathlen);
+
+    if (!set || !path) {
+        status = report(CG_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (!cg_is_directory(c->outdir)) {
+        fprintf(stderr, "convgen generate: output directory '%s' does not exist\n", c->outdir);
+        status = EXIT_BAD_INPUT;
+        goto done;
+    }
+    for (int i = 0; i < n && status == 0; ++i) {
+        cg_conv p;
+        cg_sources src;
+        int rc = cg_gen_params(g, i, &p, err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_emit(g, i, &c->gen, &src, err, sizeof err);
+        if (rc != CG_OK) {
+            status = report(rc, err);
+            break;
+        }
+        snprintf(path, pathlen, "%s/%s.c", c->outdir, p.name);
+        rc = cg_outset_add(set, path, src.c, src.c_len, err, sizeof err);
+        snprintf(path, pathlen, "%s/%s.h", c->outdir, p.name);
+        if (rc == 0)
+            rc = cg_outset_add(set, path, src.h, src.h_len, err, sizeof err);
+        cg_sources_free(&src);
+        if (rc != 0)
+            status = report(CG_ERR_INPUT, err);
+    }
+    if (status == 0 && cg_outset_commit(set, err, sizeof err) != 0)
+        status = report(CG_ERR_INPUT, err);
+    if (status == 0) {
+        for (int i = 0; i < n; ++i) {
+            cg_conv p;
+            if (cg_gen_params(g, i, &p, err, sizeof err) == CG_OK)
+                printf("wrote %s/%s.c %s/%s.h\n", c->outdir, p.name, c->outdir, p.name);
+        }
+    }
+done:
+    cg_outset_free(set);
+    free(path);
+    return status;
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Build, run and compare one layer; prints its line. 1 if it failed. */
+static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
+{
+    char err[ERRLEN];
+    cg_conv p;
+    cg_sources src;
+    int rc = cg_gen_params(g, i, &p, err, sizeof err);
+    if (rc == CG_OK)
+        rc = cg_gen_emit(g, i, &c->gen, &src, err, sizeof err);
+    if (rc != CG_OK) {
+        *status = report(rc, err);
+        return 1;
+    }
+
+    double t0 = seconds();
+    cg_jit *jit = NULL;
+    cg_so *so = NULL;
+    cg_conv_fn fn = NULL;
+    if (c->use_cc) {
+        so = cg_cc_build(src.c, NULL, "-std=c99 -O2", err, sizeof err);
+        if (so)
+            *(void **)&fn = cg_so_symbol(so, p.name);
+    } else {
+        jit = cg_jit_compile(src.c, p.name, err, sizeof err);
+        if (jit)
+            *(void **)&fn = cg_jit_symbol(jit, p.name);
+    }
+    double build_ms = (seconds() - t0) * 1e3;
+    cg_sources_free(&src);
+
+    int failed = 1;
+    cg_compare r;
+    if (!fn) {
+        printf("%s: FAIL: the generated code did not build:\n%s\n", p.name,
+               (jit || so) ? "symbol not found" : err);
+    } else if (cg_verify(&p, fn, c->seed, &r) != 0) {
+        printf("%s: FAIL: out of memory\n", p.name);
+    } else {
+        failed = r.failures != 0;
+        printf("%s: max abs error %.3g, max rel error %.3g (%s build %.1f ms): %s\n",
+               p.name, r.max_abs, r.max_rel, c->use_cc ? "cc" : "tcc", build_ms,
+               failed ? "FAIL" : "PASS");
+        if (failed)
+            printf("%s:   %zu of %zu outputs beyond tolerance; worst at flat index %zu (%.3g x its tolerance)\n",
+                   p.name, r.failures, cg_conv_output_size(&p), r.worst, r.worst_ratio);
+    }
+    cg_jit_free(jit);
+    cg_so_free(so);
+    return failed;
+}
+
+static int cmd_check(const struct cli *c, cg_gen *g)
+{
+    int n = cg_gen_count(g), failed = 0, status = 0;
+    for (int i = 0; i < n && status == 0; ++i)
+        failed += check_layer(c, g, i, &status);
+    if (status)
+        return status;
+    fflush(stdout);
+    if (failed)
+        fprintf(stderr, "convgen check: %d of %d layers FAILED\n", failed, n);
+    return failed ? EXIT_CHECK_FAILED : 0;
+}
+
+static int cmd_info(const struct cli *c, cg_gen *g)
+{
+    char err[ERRLEN];
+    int n = cg_gen_count(g);
+    for (int i = 0; i < n; ++i) {
+        char *text;
+        int rc = cg_gen_info(g, i, &c->gen, &text, err, sizeof err);
+        if (rc != CG_OK)
+            return report(rc, err);
+        printf("%s%s", i ? "\n" : "", text);
+        free(text);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name, *usage;
+        int (*run)(const struct cli *, cg_gen *);
+    } commands[] = {
+        { "generate", usage_generate, cmd_generate },
+        { "check", usage_check, cmd_check },
+        { "info", usage_info, cmd_info },
+    };
+
+    if (argc < 2)
+        return fputs(usage_main, stderr), EXIT_BAD_INPUT;
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
+        return fputs(usage_main, stdout), 0;
+    if (strcmp(argv[1], "--version") == 0)
+        return printf("convgen %s\n", CONVGEN_VERSION), 0;
+
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; ++k) {
+        if (strcmp(argv[1], commands[k].name) != 0)
+            continue;
+        struct cli c = { .command = commands[k].name };
+        int status = parse_args(argc, argv, &c);
+        if (status == 0 && c.help) {
+            printf("%s%s", commands[k].usage, usage_common);
+        } else if (status == 0) {
+            cg_gen *g = NULL;
+            status = load_specs(&c, &g);
+            if (status == 0)
+                status = commands[k].run(&c, g);
+            cg_gen_free(g);
+        }
+        free(c.specs);
+        fflush(stdout);
+        return status;
+    }
+    return usage_error(NULL, "unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,22 @@
+/*
+ * cg_verify.h - run a generated layer on seeded random data and compare it
+ * with the reference convolution.
+ */
+#ifndef CG_VERIFY_H
+#define CG_VERIFY_H
+
+#include <stdint.h>
+
+#include "cg_conv.h"
+#include "cg_tensor.h"
+
+/*
+ * Fill input, weights and bias from seed (uniform in [-1, 1)), run fn and
+ * the reference, and compare. Every buffer is allocated to its exact size,
+ * so an address checker catches a kernel reading or writing past one.
+ * Returns 0 and fills *result (result->failures == 0 means agreement), or
+ * -1 if memory runs out.
+ */
+int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result);
+
+#endif
