@@ -9,6 +9,8 @@
 -- and integers only: a float (8/2 is 4.0 in Lua 5.4) is an error, so that no
 -- "4.0" ends up where C wants an integer; spell floats with f32().
 
+local util = import "util"
+
 local M = {}
 
 -- Translate template text into Lua source, line for line.
@@ -49,7 +51,9 @@ end
 M.translate = translate
 
 -- Render template text named chunkname with the variables in vars.
--- Returns the rendered string; raises a Lua error naming chunkname:line.
+-- Returns the rendered string. Any error in the template, syntax or run
+-- time, is raised as a user error naming chunkname:line: a template may be
+-- the user's own (--templates).
 function M.render(chunkname, text, vars)
   local buf = {}
   local env = setmetatable({}, { __index = function(_, k)
@@ -67,8 +71,12 @@ function M.render(chunkname, text, vars)
     error("${} needs a string or an integer, got " .. type(v) .. " " .. tostring(v), 2)
   end
   local chunk, err = load(translate(text), "@" .. chunkname, "t", env)
-  if not chunk then error(err, 0) end
-  chunk()
+  if not chunk then util.fail("%s", err) end
+  local ok, e = pcall(chunk)
+  if not ok then
+    if util.is_user_error(e) then error(e, 0) end
+    util.fail("%s", tostring(e))
+  end
   return table.concat(buf)
 end
 

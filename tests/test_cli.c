@@ -1,0 +1,280 @@
+/*
+ * test_cli.c - the convgen command line, run as a user runs it: exit
+ * statuses, messages, files written (or not), the example specs, template
+ * overrides and an installed copy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support.h"
+
+#define OUTLEN 65536
+
+static char out[OUTLEN], errout[OUTLEN];
+
+/* Run convgen with up to 12 arguments (NULL-terminated). */
+static int convgen(const char *cwd, const char *a1, const char *a2, const char *a3,
+                   const char *a4, const char *a5, const char *a6)
+{
+    const char *argv[] = { CONVGEN_BIN, a1, a2, a3, a4, a5, a6, NULL };
+    return ts_run(argv, cwd, out, sizeof out, errout, sizeof errout);
+}
+
+static int shell(const char *cmd)
+{
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    return ts_run(argv, SOURCE_DIR, out, sizeof out, errout, sizeof errout);
+}
+
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle))
+        ++n;
+    return n;
+}
+
+static void test_help_is_printed_for_every_command(void **state)
+{
+    (void)state;
+    assert_int_equal(convgen(NULL, "--help", NULL, NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "usage: convgen COMMAND"));
+    const char *commands[] = { "generate", "check", "info" };
+    for (int i = 0; i < 3; ++i) {
+        assert_int_equal(convgen(NULL, commands[i], "--help", NULL, NULL, NULL, NULL), 0);
+        char want[64];
+        snprintf(want, sizeof want, "usage: convgen %s", commands[i]);
+        assert_non_null(strstr(out, want));
+        assert_non_null(strstr(out, "--templates DIR"));
+    }
+    assert_int_equal(convgen(NULL, "--version", NULL, NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "convgen "));
+}
+
+static void test_usage_errors_exit_2(void **state)
+{
+    (void)state;
+    assert_int_equal(convgen(NULL, NULL, NULL, NULL, NULL, NULL, NULL), 2);
+    assert_int_equal(convgen(NULL, "frobnicate", NULL, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "unknown command 'frobnicate'"));
+    assert_int_equal(convgen(NULL, "info", NULL, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "no spec file"));
+    assert_int_equal(convgen(SOURCE_DIR, "info", "--bogus", "specs/demo.lua", NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "unknown option '--bogus'"));
+    assert_int_equal(convgen(SOURCE_DIR, "check", "specs/demo.lua", "--seed", "x", NULL, NULL), 2);
+    assert_non_null(strstr(errout, "--seed"));
+    assert_int_equal(convgen(SOURCE_DIR, "info", "specs/demo.lua", "--code-budget", "0", NULL, NULL), 2);
+    assert_int_equal(convgen(SOURCE_DIR, "info", "specs/demo.lua", "--target", "vax", NULL, NULL), 2);
+    assert_non_null(strstr(errout, "unknown target 'vax'"));
+}
+
+static void test_missing_spec_file_is_named(void **state)
+{
+    (void)state;
+    assert_int_equal(convgen(NULL, "info", "/nonexistent/x.lua", NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "/nonexistent/x.lua"));
+}
+
+static void test_info_reports_the_demo_shape_and_counts(void **state)
+{
+    (void)state;
+    assert_int_equal(convgen(SOURCE_DIR, "info", "specs/demo.lua", NULL, NULL, NULL, NULL), 0);
+    /* The numbers of the project's notes: (1*10*10 + 1) * 1 parameters,
+     * 1*200*200*1*10*10 MACs; "same" pads a 10-tap kernel by 9 = 4 + 5. */
+    assert_non_null(strstr(out, "input: 1x1x200x200"));
+    assert_non_null(strstr(out, "output: 1x1x200x200"));
+    assert_non_null(strstr(out, "padding: top 4, bottom 5, left 4, right 5"));
+    assert_non_null(strstr(out, "parameters: 101\n"));
+    assert_non_null(strstr(out, "macs: 4000000\n"));
+    assert_non_null(strstr(out, "flops: 8000000\n"));
+    assert_non_null(strstr(out, "workspace bytes: 0\n"));
+    assert_non_null(strstr(out, "code size: "));
+}
+
+static void test_generate_writes_a_c_and_h_per_layer(void **state)
+{
+    (void)state;
+    char dir[64];
+    ts_mkdtemp(dir);
+    assert_int_equal(convgen(SOURCE_DIR, "generate", "specs/mobilenet_v1.lua", "-o", dir, NULL, NULL), 0);
+    assert_int_equal(ts_count_entries(dir), 4);
+    char path[128];
+    snprintf(path, sizeof path, "%s/mobilenet_dw1.h", dir);
+    assert_int_equal(access(path, R_OK), 0);
+    snprintf(path, sizeof path, "%s/mobilenet_pw1.c", dir);
+    assert_int_equal(access(path, R_OK), 0);
+    ts_rmtree(dir);
+}
+
+static void test_missing_output_directory_is_an_error(void **state)
+{
+    (void)state;
+    assert_int_equal(convgen(SOURCE_DIR, "generate", "specs/demo.lua", "-o", "/nonexistent/dir", NULL, NULL), 2);
+    assert_non_null(strstr(errout, "/nonexistent/dir"));
+}
+
+/* One bad spec per class: its text and a word the message must contain. */
+static const struct {
+    const char *text, *field;
+} bad_specs[] = {
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, filters = 1 kernel = 3 }", ":1:" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernal = 3 }", "kernal" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, kernel = 3 }", "filters" },
+    { "conv2d { name = \"a\", input = { channels = \"1\", height = 4, width = 4 }, filters = 1, kernel = 3 }", "input.channels" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 0, width = 4 }, filters = 1, kernel = 3 }", "input.height" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 2.5 }", "kernel" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 5 }", "kernel" },
+    { "conv2d { name = \"a\", input = { channels = 3, height = 4, width = 4 }, filters = 2, kernel = 3, groups = 2 }", "groups" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 3, activation = \"gelu\" }", "activation" },
+    { "conv2d { name = \"a\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 3, padding = \"full\" }", "padding" },
+    { "conv2d { name = \"while\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 3 }", "name" },
+    { "conv2d { name = \"a b\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 3 }", "name" },
+    { "conv2d { name = \"a\", input = { channels = 65536, height = 256, width = 256 }, filters = 1, kernel = 3 }", "input" },
+    { "-- no layer here\n", "no layer" },
+    { "while true do end", "instructions" },
+};
+
+/* A bad spec after a good one: exit 2, the message names the file and the
+ * field, and nothing at all is written - not even the good layer. */
+static void test_bad_specs_exit_2_name_the_field_and_write_nothing(void **state)
+{
+    (void)state;
+    char dir[64], outdir[96], good[96], bad[96];
+    ts_mkdtemp(dir);
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    snprintf(good, sizeof good, "%s/good.lua", dir);
+    snprintf(bad, sizeof bad, "%s/bad.lua", dir);
+    assert_int_equal(mkdir(outdir, 0755), 0);
+    ts_write_file(good, "conv2d { name = \"good\", input = { channels = 1, height = 4, width = 4 }, filters = 1, kernel = 3 }\n");
+    for (size_t i = 0; i < sizeof bad_specs / sizeof bad_specs[0]; ++i) {
+        ts_write_file(bad, bad_specs[i].text);
+        const char *commands[] = { "generate", "check", "info" };
+        for (int c = 0; c < 3; ++c) {
+            int rc = c == 0 ? convgen(NULL, commands[c], good, bad, "-o", outdir, NULL)
+                            : convgen(NULL, commands[c], good, bad, NULL, NULL, NULL);
+            if (rc != 2 || !strstr(errout, "bad.lua") || !strstr(errout, bad_specs[i].field))
+                fail_msg("%s with spec %zu: exit %d, stderr:\n%s", commands[c], i, rc, errout);
+        }
+        assert_int_equal(ts_count_entries(outdir), 0);
+    }
+    ts_rmtree(dir);
+}
+
+/* Every example spec generates, compiles warning-free with gcc and clang
+ * under strict flags (header and source together, so the prototype must
+ * match the definition), and passes check. */
+static void test_every_example_spec_builds_clean_and_passes_check(void **state)
+{
+    (void)state;
+    glob_t g;
+    assert_int_equal(glob(SOURCE_DIR "/specs/*.lua", 0, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 4);
+    char dir[64], cmd[2048];
+    ts_mkdtemp(dir);
+    int layers = 0;
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+        assert_int_equal(convgen(NULL, "generate", g.gl_pathv[i], "-o", dir, NULL, NULL), 0);
+        layers += count_of(out, "wrote ");
+    }
+    const char *compilers[] = { "gcc", "clang" };
+    for (int c = 0; c < 2; ++c) {
+        snprintf(cmd, sizeof cmd,
+                 "command -v %s >/dev/null || { echo 'no %s' >&2; exit 0; }; cd %s && "
+                 "for f in *.c; do b=${f%%.c}; "
+                 "printf '#include \"%%s.h\"\\n#include \"%%s.c\"\\n' $b $b > tu_$b.x; "
+                 "%s -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -x c -c tu_$b.x -o /dev/null || exit 1; "
+                 "done",
+                 compilers[c], compilers[c], dir, compilers[c]);
+        if (shell(cmd) != 0)
+            fail_msg("%s rejected a generated kernel:\n%s%s", compilers[c], out, errout);
+    }
+    ts_rmtree(dir);
+
+    const char *argv[32] = { CONVGEN_BIN, "check" };
+    size_t n = 2;
+    for (size_t i = 0; i < g.gl_pathc && n < 31; ++i)
+        argv[n++] = g.gl_pathv[i];
+    argv[n] = NULL;
+    int rc = ts_run(argv, NULL, out, sizeof out, errout, sizeof errout);
+    globfree(&g);
+    if (rc != 0)
+        fail_msg("check failed (exit %d):\n%s%s", rc, out, errout);
+    assert_int_equal(count_of(out, ": PASS\n"), layers);
+    assert_int_equal(count_of(out, "FAIL"), 0);
+}
+
+/* A user's template overrides the built-in one; a broken kernel is caught
+ * by check (exit 1, FAIL), and a template error names the template line. */
+static void test_templates_override_and_check_catches_a_wrong_kernel(void **state)
+{
+    (void)state;
+    char dir[64], path[160], cmd[512];
+    ts_mkdtemp(dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/conv2d/generic && "
+             "sed 's/float acc = b;/float acc = b + 0.5f;/' templates/conv2d/generic/kernel.c.in "
+             "> %s/conv2d/generic/kernel.c.in", dir, dir);
+    assert_int_equal(shell(cmd), 0);
+    assert_int_equal(convgen(SOURCE_DIR, "check", "specs/lenet5_c1.lua", "--templates", dir, NULL, NULL), 1);
+    assert_non_null(strstr(out, "lenet5_c1: "));
+    assert_non_null(strstr(out, "FAIL"));
+    /* The built-in templates still pass. */
+    assert_int_equal(convgen(SOURCE_DIR, "check", "specs/lenet5_c1.lua", NULL, NULL, NULL, NULL), 0);
+
+    snprintf(path, sizeof path, "%s/conv2d/generic/kernel.c.in", dir);
+    ts_write_file(path, "/* line 1 */\n/* line 2 */\n$error(\"broken on purpose\")\n");
+    assert_int_equal(convgen(SOURCE_DIR, "generate", "specs/lenet5_c1.lua", "--templates", dir, "-o", dir), 2);
+    assert_non_null(strstr(errout, "conv2d/generic/kernel.c.in:3: broken on purpose"));
+    /* ${} refuses floats: Lua 5.4's 8/2 is 4.0, which must not reach C. */
+    ts_write_file(path, "/* line 1 */\nint x = ${8/2};\n");
+    assert_int_equal(convgen(SOURCE_DIR, "generate", "specs/lenet5_c1.lua", "--templates", dir, "-o", dir), 2);
+    assert_non_null(strstr(errout, "conv2d/generic/kernel.c.in:2:"));
+    assert_non_null(strstr(errout, "string or an integer"));
+    assert_int_equal(ts_count_entries(dir), 1);   /* only conv2d/: nothing written */
+
+    assert_int_equal(convgen(SOURCE_DIR, "info", "specs/lenet5_c1.lua", "--templates", "/nonexistent", NULL, NULL), 2);
+    assert_non_null(strstr(errout, "/nonexistent"));
+    ts_rmtree(dir);
+}
+
+/* The templates are inside the binary: an installed convgen works from
+ * any directory, with nothing beside it. */
+static void test_installed_convgen_works_from_anywhere(void **state)
+{
+    (void)state;
+    char dir[64], cmd[512];
+    ts_mkdtemp(dir);
+    snprintf(cmd, sizeof cmd, "make -s install PREFIX=%s >/dev/null && cd / && "
+             "%s/bin/convgen check %s/specs/lenet5_c1.lua", dir, dir, SOURCE_DIR);
+    if (shell(cmd) != 0)
+        fail_msg("installed convgen failed:\n%s%s", out, errout);
+    assert_non_null(strstr(out, "lenet5_c1: "));
+    assert_non_null(strstr(out, "PASS"));
+    ts_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_is_printed_for_every_command),
+        cmocka_unit_test(test_usage_errors_exit_2),
+        cmocka_unit_test(test_missing_spec_file_is_named),
+        cmocka_unit_test(test_info_reports_the_demo_shape_and_counts),
+        cmocka_unit_test(test_generate_writes_a_c_and_h_per_layer),
+        cmocka_unit_test(test_missing_output_directory_is_an_error),
+        cmocka_unit_test(test_bad_specs_exit_2_name_the_field_and_write_nothing),
+        cmocka_unit_test(test_every_example_spec_builds_clean_and_passes_check),
+        cmocka_unit_test(test_templates_override_and_check_catches_a_wrong_kernel),
+        cmocka_unit_test(test_installed_convgen_works_from_anywhere),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
