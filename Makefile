@@ -25,7 +25,7 @@ HOST_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(CFLAGS) \
 LIBS = $(LUA_LIBS) -ltcc -ldl -lpthread -lm
 
 LUA_MODULES := $(wildcard generator/lua/*.lua)
-TEMPLATES := $(shell find templates -name '*.in' | LC_ALL=C sort)
+TEMPLATES := $(shell find templates -type f | LC_ALL=C sort)
 RUNTIME_SRC := $(wildcard runtime/*.c)
 GENERATOR_SRC := generator/cg_host.c generator/cg_gen.c generator/cg_files.c
 LIB_OBJ := $(patsubst %.c,build/%.o,$(RUNTIME_SRC) $(GENERATOR_SRC)) build/cg_embedded.o
@@ -34,7 +34,7 @@ TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BINS := $(addprefix build/tests/,$(TESTS))
 TEST_SUPPORT := build/tests/support.o
 
-.PHONY: all deps demo test install clean
+.PHONY: all deps demo test install clean FORCE
 all: bin/convgen
 
 deps:
@@ -48,8 +48,14 @@ build/embed: generator/embed.c | deps
 	@mkdir -p build
 	$(CC) $(HOST_CFLAGS) -o $@ $<
 
-# The Lua modules and templates, compiled into the binary.
-build/cg_embedded.c: build/embed $(LUA_MODULES) $(TEMPLATES)
+# The Lua modules and templates, compiled into the binary. The list file
+# changes when a file is added or removed, which mtimes alone miss.
+EMBEDDED_LIST := $(LUA_MODULES) $(TEMPLATES)
+build/embedded.list: FORCE
+	@mkdir -p build
+	@echo '$(EMBEDDED_LIST)' | cmp -s - $@ || echo '$(EMBEDDED_LIST)' > $@
+
+build/cg_embedded.c: build/embed build/embedded.list $(LUA_MODULES) $(TEMPLATES)
 	./build/embed $@ $(foreach f,$(LUA_MODULES),lua/$(notdir $(f))=$(f)) \
 		$(foreach f,$(TEMPLATES),$(f)=$(f))
 

@@ -82,8 +82,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     h->instructions += HOOK_STEP;
     if (h->instructions > CG_SPEC_INSTRUCTIONS) {
         lua_getinfo(L, "Sl", ar);
-        luaL_error(L, "%s:%d: the spec ran more than %ld instructions (an endless loop?)",
-                   ar->short_src, ar->currentline, (long)CG_SPEC_INSTRUCTIONS);
+        luaL_error(L, "%s:%d: the spec ran more than %I instructions (an endless loop?)",
+                   ar->short_src, ar->currentline, (lua_Integer)CG_SPEC_INSTRUCTIONS);
     }
 }
 

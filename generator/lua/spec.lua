@@ -67,8 +67,12 @@ local function where(raw)
   return raw.file .. ":" .. raw.line .. ": " .. label
 end
 
+-- A value as a message shows it; no table or function addresses, which
+-- would differ from run to run.
 local function describe(v)
   if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "table" then return "{ ... }" end
+  if type(v) == "function" then return "<function>" end
   return tostring(v)
 end
 
@@ -233,6 +237,16 @@ local function resolve(raw)
   L.layout = word(ctx, "layout", f.layout, M.LAYOUTS, "nchw")
   L.code_budget = f.code_budget ~= nil and integer(ctx, "code_budget", f.code_budget, 1) or nil
 
+  -- Index arithmetic in the kernels and the reference is done in C int.
+  for _, a in ipairs({ { "height", L.height, L.pad_top, L.pad_bottom },
+                       { "width", L.width, L.pad_left, L.pad_right } }) do
+    local axis, n, pb, pe = table.unpack(a)
+    if n + pb + pe > MAX_ELEMENTS then
+      fail("%s: field 'padding': the padded input %s %d + %d + %d = %d is more than %d",
+           ctx, axis, pb, n, pe, pb + n + pe, MAX_ELEMENTS)
+    end
+  end
+
   L.out_h = shape.out_size(L.height, L.kernel_h, L.stride_h, L.dilation_h, L.pad_top, L.pad_bottom)
   L.out_w = shape.out_size(L.width, L.kernel_w, L.stride_w, L.dilation_w, L.pad_left, L.pad_right)
   local axes = {
@@ -274,15 +288,27 @@ function M.load(path, text, sandbox_call)
     end
     raws[#raws + 1] = { fields = fields, file = path, line = line, index = #raws + 1 }
   end
+  -- Lua shortens a long chunk name to "...<tail>"; put the whole path back.
+  local function with_path(msg)
+    local tail, rest = msg:match("^%.%.%.(.-)(:%d+:.*)$")
+    if tail and path:sub(-#tail) == tail then return path .. rest end
+    return msg
+  end
   local chunk, err = load(text, "@" .. path, "t", sandbox_env(declare))
-  if not chunk then fail("%s", err) end
+  if not chunk then fail("%s", with_path(err)) end
   local ok, e, kind = sandbox_call(chunk)
   if not ok then
     if util.is_user_error(e) then error(e, 0) end
     if kind == "memory" then
       fail("%s: the spec needs more than %d MiB of memory", path, host.spec_memory_mib)
     end
-    fail("%s", tostring(e))
+    local msg = (type(e) == "string" or type(e) == "number") and with_path(tostring(e))
+    -- error("x", 0), error({}) and error() carry no position: add the file.
+    if not msg then
+      fail("%s: the spec raised an error with a %s value", path, type(e))
+    end
+    if not msg:match("^.-:%d+: ") then msg = path .. ": " .. msg end
+    fail("%s", msg)
   end
   if #raws == 0 then
     fail("%s: no layer declared (expected at least one conv2d { ... })", path)
