@@ -216,8 +216,17 @@ static int p_emit(lua_State *L)
     push_api(L, "emit");
     lua_pushinteger(L, a->index + 1);
     push_options(L, a->opts);
-    lua_call(L, 2, 2);
-    a->out->c = copy_string(L, -2, &a->out->c_len);
+    lua_call(L, 2, 1);
+    lua_getfield(L, -1, "target");
+    snprintf(a->out->target, sizeof a->out->target, "%s", lua_tostring(L, -1));
+    lua_getfield(L, -2, "cflags");
+    snprintf(a->out->cflags, sizeof a->out->cflags, "%s", lua_tostring(L, -1));
+    lua_getfield(L, -3, "tinycc");
+    a->out->tinycc = lua_toboolean(L, -1);
+    lua_pop(L, 3);
+    lua_getfield(L, -1, "c");
+    a->out->c = copy_string(L, -1, &a->out->c_len);
+    lua_getfield(L, -2, "h");
     a->out->h = copy_string(L, -1, &a->out->h_len);
     return 0;
 }

@@ -22,10 +22,14 @@ typedef struct cg_gen_options {
     int code_budget;      /* 0: the default; a spec's code_budget wins */
 } cg_gen_options;
 
-/* Generated sources of one layer; free with cg_sources_free. */
+/* Generated sources of one layer and how to build them; free with
+ * cg_sources_free. */
 typedef struct cg_sources {
     char *c, *h;
     size_t c_len, h_len;
+    char target[32];     /* the resolved target ("native" becomes one) */
+    int tinycc;          /* 1 if TinyCC can compile c */
+    char cflags[128];    /* flags the system compiler needs for c */
 } cg_sources;
 
 /* template_dir: see cg_host_new. NULL with *status and err on failure. */

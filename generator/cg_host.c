@@ -144,6 +144,24 @@ static int l_template_source(lua_State *L)
     return 2;
 }
 
+/* host.cpu_supports(feature): whether the CPU running convgen has it. */
+static int l_cpu_supports(lua_State *L)
+{
+    const char *f = luaL_checkstring(L, 1);
+    int yes = 0;
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (strcmp(f, "avx2") == 0)
+        yes = __builtin_cpu_supports("avx2");
+    else if (strcmp(f, "fma") == 0)
+        yes = __builtin_cpu_supports("fma");
+#else
+    (void)f;
+#endif
+    lua_pushboolean(L, yes);
+    return 1;
+}
+
 /* import(name): load generator/lua/<name>.lua once, from the embedded copy. */
 static int l_import(lua_State *L)
 {
@@ -213,6 +231,8 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -2, "sandbox_call");
     lua_pushcfunction(L, l_template_source);
     lua_setfield(L, -2, "template_source");
+    lua_pushcfunction(L, l_cpu_supports);
+    lua_setfield(L, -2, "cpu_supports");
     lua_pushinteger(L, (lua_Integer)(CG_SPEC_MEMORY >> 20));
     lua_setfield(L, -2, "spec_memory_mib");
     lua_setglobal(L, "host");

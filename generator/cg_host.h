@@ -6,7 +6,8 @@
  * touches no file; the host reads and writes them). It provides the Lua
  * side with two globals:
  *   import(name)   loads generator/lua/<name>.lua from the embedded copy
- *   host           { version, sandbox_call(fn), template_source(relpath) }
+ *   host           { version, sandbox_call(fn), template_source(relpath),
+ *                    cpu_supports(feature) }
  * Every call into Lua goes through cg_host_pcall, one protected call with
  * a message handler, so no Lua error reaches the panic handler.
  */

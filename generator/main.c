@@ -56,7 +56,7 @@ static const char usage_check[] =
     "\n"
     "  --seed N             seed of the random data (default 1)\n"
     "  --cc                 build with the system compiler ($CC or cc, -O2)\n"
-    "                       instead of TinyCC\n";
+    "                       instead of TinyCC (targets other than generic always are)\n";
 
 static const char usage_info[] =
     "usage: convgen info SPEC... [OPTIONS]\n"
@@ -66,11 +66,12 @@ static const char usage_info[] =
 
 static const char usage_common[] =
     "\n"
-    "  --target T           kernel family target (default generic)\n"
+    "  --target T           generic (portable C99, default), avx2 (x86-64 AVX2+FMA)\n"
+    "                       or native (the best this machine supports)\n"
     "  --code-budget N      lines of reduction code per kernel for layers\n"
     "                       without a code_budget field (default 8192)\n"
     "  --templates DIR      templates that override the built-in ones, by\n"
-    "                       relative path (e.g. DIR/conv2d/generic/kernel.c.in)\n"
+    "                       relative path (e.g. DIR/conv2d/generic/isa.lua)\n"
     "  -h, --help           this help\n";
 
 struct cli {
@@ -274,8 +275,11 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
     cg_jit *jit = NULL;
     cg_so *so = NULL;
     cg_conv_fn fn = NULL;
-    if (c->use_cc) {
-        so = cg_cc_build(src.c, NULL, "-std=c99 -O2", err, sizeof err);
+    int use_cc = c->use_cc || !src.tinycc;
+    if (use_cc) {
+        char flags[256];
+        snprintf(flags, sizeof flags, "-std=c99 -O2 %s", src.cflags);
+        so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
         if (so)
             *(void **)&fn = cg_so_symbol(so, p.name);
     } else {
@@ -284,7 +288,6 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
             *(void **)&fn = cg_jit_symbol(jit, p.name);
     }
     double build_ms = (seconds() - t0) * 1e3;
-    cg_sources_free(&src);
 
     int failed = 1;
     cg_compare r;
@@ -295,13 +298,14 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
         printf("%s: FAIL: out of memory\n", p.name);
     } else {
         failed = r.failures != 0;
-        printf("%s: max abs error %.3g, max rel error %.3g (%s build %.1f ms): %s\n",
-               p.name, r.max_abs, r.max_rel, c->use_cc ? "cc" : "tcc", build_ms,
+        printf("%s: max abs error %.3g, max rel error %.3g (%s, %s build %.1f ms): %s\n",
+               p.name, r.max_abs, r.max_rel, src.target, use_cc ? "cc" : "tcc", build_ms,
                failed ? "FAIL" : "PASS");
         if (failed)
             printf("%s:   %zu of %zu outputs beyond tolerance; worst at flat index %zu (%.3g x its tolerance)\n",
                    p.name, r.failures, cg_conv_output_size(&p), r.worst, r.worst_ratio);
     }
+    cg_sources_free(&src);
     cg_jit_free(jit);
     cg_so_free(so);
     return failed;

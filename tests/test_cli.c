@@ -221,8 +221,8 @@ static void test_templates_override_and_check_catches_a_wrong_kernel(void **stat
     char dir[64], path[160], cmd[512];
     ts_mkdtemp(dir);
     snprintf(cmd, sizeof cmd, "mkdir -p %s/conv2d/generic && "
-             "sed 's/float acc = b;/float acc = b + 0.5f;/' templates/conv2d/generic/kernel.c.in "
-             "> %s/conv2d/generic/kernel.c.in", dir, dir);
+             "sed 's/\\[l\\] = %%s;/[l] = %%s + 0.5f;/' templates/conv2d/generic/isa.lua "
+             "> %s/conv2d/generic/isa.lua && grep -q '0.5f' %s/conv2d/generic/isa.lua", dir, dir, dir);
     assert_int_equal(shell(cmd), 0);
     assert_int_equal(convgen(SOURCE_DIR, "check", "specs/lenet5_c1.lua", "--templates", dir, NULL, NULL), 1);
     assert_non_null(strstr(out, "lenet5_c1: "));
@@ -230,16 +230,17 @@ static void test_templates_override_and_check_catches_a_wrong_kernel(void **stat
     /* The built-in templates still pass. */
     assert_int_equal(convgen(SOURCE_DIR, "check", "specs/lenet5_c1.lua", NULL, NULL, NULL, NULL), 0);
 
-    snprintf(path, sizeof path, "%s/conv2d/generic/kernel.c.in", dir);
+    snprintf(path, sizeof path, "%s/conv2d/tiled.c.in", dir);
     ts_write_file(path, "/* line 1 */\n/* line 2 */\n$error(\"broken on purpose\")\n");
     assert_int_equal(convgen(SOURCE_DIR, "generate", "specs/lenet5_c1.lua", "--templates", dir, "-o", dir), 2);
-    assert_non_null(strstr(errout, "conv2d/generic/kernel.c.in:3: broken on purpose"));
+    assert_non_null(strstr(errout, "conv2d/tiled.c.in:3: broken on purpose"));
     /* ${} refuses floats: Lua 5.4's 8/2 is 4.0, which must not reach C. */
     ts_write_file(path, "/* line 1 */\nint x = ${8/2};\n");
     assert_int_equal(convgen(SOURCE_DIR, "generate", "specs/lenet5_c1.lua", "--templates", dir, "-o", dir), 2);
-    assert_non_null(strstr(errout, "conv2d/generic/kernel.c.in:2:"));
+    assert_non_null(strstr(errout, "conv2d/tiled.c.in:2:"));
     assert_non_null(strstr(errout, "string or an integer"));
     assert_int_equal(ts_count_entries(dir), 1);   /* only conv2d/: nothing written */
+    assert_int_equal(unlink(path), 0);
 
     assert_int_equal(convgen(SOURCE_DIR, "info", "specs/lenet5_c1.lua", "--templates", "/nonexistent", NULL, NULL), 2);
     assert_non_null(strstr(errout, "/nonexistent"));

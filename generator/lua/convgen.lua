@@ -13,7 +13,9 @@ local template = import "template"
 local api = {}
 local layers = {}
 
-api.TARGETS = { "generic" }
+-- Targets: each has templates/conv2d/<target>/isa.lua; "native" picks
+-- the best one the machine running convgen supports.
+api.TARGETS = { "generic", "avx2", "native" }
 
 local function basename(path) return (path:match("([^/]+)$")) or path end
 
@@ -54,6 +56,31 @@ function api.params(i)
   }
 end
 
+local isa_cache = {}
+
+-- The isa module of a target (a template file, so --templates can adapt it).
+local function load_isa(target)
+  if isa_cache[target] then return isa_cache[target] end
+  local relpath = "conv2d/" .. target .. "/isa.lua"
+  local text, chunkname = host.template_source(relpath)
+  local env = { string = string, table = table, math = math, ipairs = ipairs,
+                pairs = pairs, tostring = tostring, error = error, assert = assert,
+                type = type }
+  local chunk, err = load(text, "@" .. chunkname, "t", env)
+  if not chunk then util.fail("%s", err) end
+  local ok, isa = pcall(chunk)
+  if not ok then util.fail("%s", tostring(isa)) end
+  isa_cache[target] = isa
+  return isa
+end
+
+local function resolve_target(name)
+  if name == "native" then
+    return host.cpu_supports("avx2") and host.cpu_supports("fma") and "avx2" or "generic"
+  end
+  return name
+end
+
 -- opts: { target = , code_budget = } from the command line (may be nil).
 local function options(L, opts)
   opts = opts or {}
@@ -63,28 +90,33 @@ local function options(L, opts)
   if not known then
     util.fail("unknown target '%s' (available: %s)", target, table.concat(api.TARGETS, ", "))
   end
+  target = resolve_target(target)
   return {
     target = target,
+    isa = load_isa(target),
     budget = L.code_budget or opts.code_budget or plan.DEFAULT_CODE_BUDGET,
   }
 end
 
--- The C expression applying L's activation to the float expression e.
+-- L's activation: kind, alpha as an exact C literal, and apply(e), the C
+-- expression applying it to the float expression e.
 local function activation(L)
   local a = L.activation
-  return function(e)
+  local alpha = L.alpha and util.f32(L.alpha)
+  local function apply(e)
     if a == "none" then return e end
     if a == "relu" then return string.format("(%s > 0.0f ? %s : 0.0f)", e, e) end
     if a == "relu6" then
       return string.format("(%s > 0.0f ? (%s < 6.0f ? %s : 6.0f) : 0.0f)", e, e, e)
     end
     if a == "leaky_relu" then
-      return string.format("(%s > 0.0f ? %s : %s * %s)", e, e, util.f32(L.alpha), e)
+      return string.format("(%s > 0.0f ? %s : %s * %s)", e, e, alpha, e)
     end
     if a == "sigmoid" then return string.format("1.0f / (1.0f + expf(-%s))", e) end
     if a == "tanh" then return string.format("tanhf(%s)", e) end
     error("activation " .. a)
   end
+  return { kind = a, alpha = alpha, apply = apply }
 end
 
 local function render(relpath, vars)
@@ -100,28 +132,31 @@ local function banner(L, relpath)
     " */", host.version, basename(L.source), L.name, L.line, relpath)
 end
 
--- Generate layer i: returns the .c source, the .h source and the plan.
+-- Generate layer i: returns the .c source, the .h source, the plan and
+-- the resolved options.
 local function generate(i, opts)
   local L = layer(i)
   local o = options(L, opts)
-  local P = plan.direct(L, o.budget)
-  local kernel_path = "conv2d/" .. o.target .. "/kernel.c.in"
+  local P = plan.tiled(L, o.isa, o.budget, L.tile)
+  local kernel_path = "conv2d/tiled.c.in"
   local header_path = "conv2d/header.h.in"
+  local sizes = shape.sizes(L)
   local c = render(kernel_path, {
-    L = L, P = P, banner = banner(L, kernel_path), activate = activation(L),
-    needs_math = L.activation == "sigmoid" or L.activation == "tanh",
-    f32 = util.f32,
+    L = L, P = P, isa = o.isa, act = activation(L), S = sizes,
+    banner = banner(L, kernel_path .. ", conv2d/" .. o.target .. "/isa.lua"),
   })
   local h = render(header_path, {
-    L = L, C = shape.counts(L), S = shape.sizes(L), banner = banner(L, header_path),
+    L = L, C = shape.counts(L), S = sizes, isa = o.isa,
+    banner = banner(L, header_path),
     NAME = L.name:upper(), guard = "CONVGEN_" .. L.name:upper() .. "_H",
   })
-  return c, h, P
+  return c, h, P, o
 end
 
+-- Layer i's sources and how to build them: c, h, target, tinycc, cflags.
 function api.emit(i, opts)
-  local c, h = generate(i, opts)
-  return c, h
+  local c, h, _, o = generate(i, opts)
+  return { c = c, h = h, target = o.target, tinycc = o.isa.tinycc, cflags = o.isa.cflags }
 end
 
 local function dims(...) return table.concat({ ... }, "x") end
@@ -129,7 +164,7 @@ local function dims(...) return table.concat({ ... }, "x") end
 -- key: value lines describing layer i.
 function api.info(i, opts)
   local L = layer(i)
-  local c, h, P = generate(i, opts)
+  local c, h, P, o = generate(i, opts)
   local n = shape.counts(L)
   local _, code_lines = c:gsub("\n", "")
   local rows = {
@@ -149,10 +184,13 @@ function api.info(i, opts)
     { "parameters", tostring(n.params) },
     { "macs", tostring(n.macs) },
     { "flops", tostring(n.flops) },
-    { "target", options(L, opts).target },
-    { "regions", string.format("%d (%d lines of reduction code, budget %d)",
-        #P.regions, P.lines, P.budget) },
+    { "target", o.target .. (o.isa.cflags ~= "" and (" (build with " .. o.isa.cflags .. ")") or "") },
+    { "tile", string.format("%d filters x %d rows x %d vectors of %d%s", P.tile.tf, P.tile.tr,
+        P.tile.tv, P.V, P.G.flat and " (1x1: the plane is one row)" or "") },
+    { "regions", string.format("%d (%d lines of reduction code, budget %d; channel loop unrolled by %d)",
+        #P.regions, P.lines, P.budget, P.cu) },
     { "code size", string.format("%d bytes, %d lines (.c) + %d bytes (.h)", #c, code_lines, #h) },
+    { "packed weights", string.format("%d floats", shape.sizes(L).packed) },
     { "workspace bytes", "0" },
   }
   local out = {}

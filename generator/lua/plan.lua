@@ -1,142 +1,291 @@
 -- plan: decide how a layer's kernel is laid out in code.
 --
--- The output plane is cut into regions: each is a rectangle of output
--- positions whose kernel taps all land on the same valid (kh, kw) ranges,
--- so its code reads the input with no bounds checks. The interior is one
--- region; every distinct border row or column class gets its own.
+-- The kernel is output-stationary and register-blocked: a tile of TF
+-- filters x TR output rows x TV vectors of V output columns lives in
+-- TF*TR*TV vector accumulators while the reduction over (c, kh, kw) runs;
+-- each tap loads TR*TV input vectors and broadcasts TF weights. Bias is the
+-- accumulators' start value and the activation is applied on the store.
 --
--- Within a region the reduction over (c, kh, kw) is unrolled with constant
--- offsets as far as the code budget allows. Each region picks one of these
--- forms, from most to least unrolled:
---   { cu = k }          channel loop stepping by k (k divides C/groups; no
---                       loop when k = C/groups), kh and kw unrolled
---   { cu = 1, kh_loop } channel and kh loops, kw unrolled
---   { cu = 1, kh_loop, kw_loop }   all three loops, constant bounds
--- When the whole kernel exceeds the budget, the regions that cover the
--- fewest outputs are rolled up first, so the interior stays unrolled longest.
+-- Tiles are placed at generation time. Along each output axis the tile
+-- starts are 0, T, 2T, ... with the last one pulled back to end exactly at
+-- the edge (tiles may overlap; each output is computed from scratch, so
+-- computing one twice is harmless). A start is interior when every output
+-- of the tile reads all its kernel taps inside the input; interior starts
+-- share one runtime loop with no checks, and each border start gets its own
+-- code in which the taps that fall in the padding are left out and the
+-- lanes that fall in it are masked with constants. So no bounds are tested
+-- at run time.
+--
+-- The planner is target-independent: a target only tells it its vector
+-- width (lanes) and register count (see templates/conv2d/<target>/isa.lua).
+-- The code budget bounds the lines of reduction code: the channel loop is
+-- unrolled by the largest divisor of C/groups that fits, then interior kh
+-- loops are rolled up.
 
 local shape = import "shape"
 local util = import "util"
 
 local M = {}
 
-M.DEFAULT_CODE_BUDGET = 8192   -- lines of reduction code per kernel
-local REGION_OVERHEAD = 12      -- lines a region costs besides its taps
+M.DEFAULT_CODE_BUDGET = 8192    -- lines of reduction code per kernel
+local REGION_OVERHEAD = 8        -- lines a region costs besides its taps
 
-local function divisors_desc(n)
-  local d = {}
-  for i = n, 1, -1 do if n % i == 0 then d[#d + 1] = i end end
-  return d
+-- The geometry the kernel iterates over. A 1x1, stride 1, unpadded layer
+-- is a matrix product: its H x W plane is one row of H*W pixels.
+function M.geometry(L)
+  local G = {
+    H = L.height, W = L.width, OH = L.out_h, OW = L.out_w,
+    KH = L.kernel_h, KW = L.kernel_w, SH = L.stride_h, SW = L.stride_w,
+    DH = L.dilation_h, DW = L.dilation_w, PT = L.pad_top, PL = L.pad_left,
+    flat = false,
+  }
+  if G.KH == 1 and G.KW == 1 and G.SH == 1 and G.SW == 1 and L.pad_top == 0
+     and L.pad_bottom == 0 and L.pad_left == 0 and L.pad_right == 0 then
+    G.W, G.OW = G.H * G.W, G.OH * G.OW
+    G.H, G.OH = 1, 1
+    G.flat = true
+  end
+  return G
 end
 
--- The forms a region can take, most unrolled first.
-local function forms(cpg)
+local function ceil_div(a, b) return (a + b - 1) // b end
+
+-- Modelled cost of one useful multiply-add lane for a tile shape on a
+-- machine with two FMA pipes of latency 4 and two vector loads per cycle.
+local function tile_cost(L, G, V, tf, tr, tv)
+  local fpg = L.filters // L.groups
+  local fmas = tf * tr * tv
+  local loads = tr * tv * (G.SW == 1 and 1 or 2) + tf
+  local shuffles = G.SW == 2 and 2 * tr * tv or (G.SW > 2 and V * tr * tv or 0)
+  local cycles = math.max(fmas / 2, loads / 2, 4, (fmas + shuffles) / 3)
+  local nr = ceil_div(G.OH, tr)
+  local tw = tv * V
+  local nc = G.OW >= tw and ceil_div(G.OW, tw) or 1
+  local nf = ceil_div(fpg, tf)
+  local useful = G.OH * G.OW * fpg
+  local computed = nr * tr * nc * tw * nf * tf
+  return cycles / fmas * computed / useful
+end
+
+-- The tile shape with the lowest modelled cost within the register file.
+local function choose_tile(L, G, isa)
+  local fpg = L.filters // L.groups
+  local V = isa.lanes
+  local max_acc = isa.registers - 4
+  local best, best_cost
+  for tf = 1, math.min(fpg, max_acc) do
+    for tr = 1, math.min(G.OH, max_acc) do
+      for tv = 1, math.min(ceil_div(G.OW, V), 4) do
+        -- A tile wider than the row only when one vector covers it all.
+        local fits = tv == 1 or tv * V <= G.OW
+        if fits and tf * tr * tv <= max_acc then
+          local cost = tile_cost(L, G, V, tf, tr, tv)
+          -- Prefer the cheaper tile; on a tie, more accumulators.
+          if not best or cost < best_cost - 1e-9
+             or (math.abs(cost - best_cost) <= 1e-9 and tf * tr * tv > best.tf * best.tr * best.tv) then
+            best, best_cost = { tf = tf, tr = tr, tv = tv }, cost
+          end
+        end
+      end
+    end
+  end
+  best.cost = best_cost
+  return best
+end
+
+-- Tile starts along an axis of n outputs in tiles of t: 0, t, ... with the
+-- last pulled back to n - t (t <= n), or the single start 0 when t > n.
+local function starts(n, t)
+  local count = ceil_div(n, t)
   local list = {}
-  for _, cu in ipairs(divisors_desc(cpg)) do list[#list + 1] = { cu = cu } end
-  list[#list + 1] = { cu = 1, kh_loop = true }
-  list[#list + 1] = { cu = 1, kh_loop = true, kw_loop = true }
+  for i = 0, count - 1 do list[#list + 1] = math.max(0, math.min(i * t, n - t)) end
   return list
 end
 
-local function body_lines(r, form)
-  local nkh = r.kh1 - r.kh0
-  local nkw = r.kw1 - r.kw0
-  if nkh == 0 or nkw == 0 then return 0 end
-  return form.cu * (form.kh_loop and 1 or nkh) * (form.kw_loop and 1 or nkw)
+-- Classify tile starts along one axis. valid(o) gives the tap range of
+-- output o ([t0, t1)). A class is either a loop over interior starts
+-- { loop = true, first = i, count = n, step = t, last = s } or one border
+-- start { at = s, ranges = { [j] = {t0, t1} or false (no output) } }.
+local function axis_classes(n, t, k, valid)
+  local classes = {}
+  local list = starts(n, t)
+  for _, s in ipairs(list) do
+    local ranges, interior = {}, true
+    for j = 0, t - 1 do
+      local o = s + j
+      if o < n then
+        local t0, t1 = valid(o)
+        ranges[j] = { t0, t1 }
+        if t0 ~= 0 or t1 ~= k then interior = false end
+      else
+        ranges[j] = false
+        interior = false
+      end
+    end
+    local prev = classes[#classes]
+    if interior and prev and prev.loop then
+      prev.count = prev.count + 1
+      prev.last = s
+    elseif interior then
+      classes[#classes + 1] = { loop = true, first = s, count = 1, step = t, last = s }
+    else
+      classes[#classes + 1] = { at = s, ranges = ranges }
+    end
+  end
+  return classes
 end
 
-local function region_lines(r)
-  return REGION_OVERHEAD + body_lines(r, r.forms[r.level])
+-- The full tap range for every position of a loop class.
+local function full_ranges(t, k)
+  local r = {}
+  for j = 0, t - 1 do r[j] = { 0, k } end
+  return r
 end
 
--- The taps of one region in its chosen form: the loops around the body and
--- the constant offsets of each unrolled multiply-add, relative to the loop
--- variables. x offsets are relative to the input index of the output pixel.
-local function expand(L, r)
-  local form = r.forms[r.level]
-  local cpg = L.channels // L.groups
-  local hw = L.height * L.width
-  local khkw = L.kernel_h * L.kernel_w
-  local xrow = L.dilation_h * L.width
-  local xcol = L.dilation_w
-  r.loops, r.taps = {}, {}
-  if body_lines(r, form) == 0 then return end
-  if form.cu < cpg then
-    r.loops[#r.loops + 1] = { var = "c", from = 0, to = cpg, step = form.cu, x = hw, w = khkw }
+-- Expand one region (a row class x a column class) into its taps: for each
+-- (kh, kw), the input vectors to load (row r, vector v, the lanes [lo, hi)
+-- that read inside the input) and the accumulators they feed. With roll_kh
+-- the region's rows must share one kh range, which becomes a loop, and the
+-- taps are listed for kw only (offsets relative to the loop's kh).
+local function expand_region(G, tile, V, rc, cc, roll_kh)
+  local rows = rc.loop and full_ranges(tile.tr, G.KH) or rc.ranges
+  local tw = tile.tv * V
+  local cols = cc.loop and full_ranges(tw, G.KW) or cc.ranges
+  local region = { rows = rc, cols = cc, taps = {}, lanes = {}, row_exists = {} }
+  local kh_list = {}
+  if roll_kh then
+    local first
+    for r = 0, tile.tr - 1 do
+      if rows[r] then
+        first = first or rows[r]
+        assert(rows[r][1] == first[1] and rows[r][2] == first[2], "roll_kh: rows differ")
+      end
+    end
+    region.kh_loop = { from = first[1], to = first[2], x = G.DH * G.W, w = G.KW }
+    if first[2] > first[1] then kh_list = { 0 } end
+  else
+    for kh = 0, G.KH - 1 do kh_list[#kh_list + 1] = kh end
   end
-  if form.kh_loop then
-    r.loops[#r.loops + 1] = { var = "kh", from = r.kh0, to = r.kh1, step = 1, x = xrow, w = L.kernel_w }
-  end
-  if form.kw_loop then
-    r.loops[#r.loops + 1] = { var = "kw", from = r.kw0, to = r.kw1, step = 1, x = xcol, w = 1 }
-  end
-  local kh_list, kw_list = {}, {}
-  if form.kh_loop then kh_list = { 0 } else for kh = r.kh0, r.kh1 - 1 do kh_list[#kh_list + 1] = kh end end
-  if form.kw_loop then kw_list = { 0 } else for kw = r.kw0, r.kw1 - 1 do kw_list[#kw_list + 1] = kw end end
-  for c = 0, form.cu - 1 do
-    for _, kh in ipairs(kh_list) do
-      for _, kw in ipairs(kw_list) do
-        r.taps[#r.taps + 1] = {
-          w = c * khkw + kh * L.kernel_w + kw,
-          x = c * hw + kh * xrow + kw * xcol,
-        }
+  for _, kh in ipairs(kh_list) do
+    for kw = 0, G.KW - 1 do
+      local loads = {}
+      for r = 0, tile.tr - 1 do
+        local rr = rows[r]
+        if rr and (roll_kh or (kh >= rr[1] and kh < rr[2])) then
+          for v = 0, tile.tv - 1 do
+            local lo, hi = nil, nil
+            for l = 0, V - 1 do
+              local cr = cols[v * V + l]
+              if cr and kw >= cr[1] and kw < cr[2] then
+                lo = lo or l
+                hi = l + 1
+              end
+            end
+            if lo then
+              -- Elements of the input row after the last lane's, at the
+              -- rightmost position of the class (for loads that read ahead).
+              local last_col = (cc.loop and cc.last or cc.at) + v * V + hi - 1
+              loads[#loads + 1] = {
+                r = r, v = v, lo = lo, hi = hi,
+                x = (r * G.SH + kh * G.DH) * G.W + v * V * G.SW + kw * G.DW,
+                room = G.W - 1 - (last_col * G.SW - G.PL + kw * G.DW),
+              }
+            end
+          end
+        end
+      end
+      if #loads > 0 then
+        region.taps[#region.taps + 1] = { kh = kh, kw = kw, w = kh * G.KW + kw, loads = loads }
       end
     end
   end
+  -- Lanes of each output vector that exist (a row shorter than a vector).
+  for v = 0, tile.tv - 1 do
+    local hi = 0
+    for l = 0, V - 1 do if cols[v * V + l] then hi = l + 1 end end
+    region.lanes[v] = hi
+  end
+  for r = 0, tile.tr - 1 do region.row_exists[r] = rows[r] ~= false end
+  return region
 end
 
--- Plan the generic direct convolution of a resolved layer.
--- budget: the most lines of reduction code; errors if even the most rolled
--- up form of every region exceeds it.
-function M.direct(L, budget)
-  local rows = shape.axis_classes(L.height, L.kernel_h, L.stride_h, L.dilation_h, L.pad_top, L.out_h)
-  local cols = shape.axis_classes(L.width, L.kernel_w, L.stride_w, L.dilation_w, L.pad_left, L.out_w)
+local function body_lines(taps, tf)
+  local n = 0
+  for _, t in ipairs(taps) do n = n + tf + #t.loads * (1 + tf) end
+  return n
+end
+
+-- Regions of a tile shape and their lines of reduction code per channel.
+-- roll: "none", "interior" (kh loops where the rows are interior) or "all"
+-- (needs tr = 1, so that every region's rows share one kh range).
+local function layout(G, tile, V, roll)
+  local row_classes = axis_classes(G.OH, tile.tr, G.KH, function(o)
+    return shape.tap_range(o, G.H, G.KH, G.SH, G.DH, G.PT)
+  end)
+  local col_classes = axis_classes(G.OW, tile.tv * V, G.KW, function(o)
+    return shape.tap_range(o, G.W, G.KW, G.SW, G.DW, G.PL)
+  end)
+  local regions, per_channel = {}, 0
+  for _, rc in ipairs(row_classes) do
+    for _, cc in ipairs(col_classes) do
+      local roll_kh = roll == "all" or (roll == "interior" and rc.loop)
+      local region = expand_region(G, tile, V, rc, cc, roll_kh)
+      regions[#regions + 1] = region
+      per_channel = per_channel + body_lines(region.taps, tile.tf)
+    end
+  end
+  return regions, per_channel
+end
+
+-- Plan the tiled kernel of layer L for a target whose isa module gives
+-- lanes and registers. forced, if given, fixes the tile { tf, tr, tv }.
+-- Within the budget, in order: the best tile with the channel loop unrolled
+-- as far as it fits; the same with interior kh loops rolled up; one-row
+-- tiles with every kh loop rolled up. Beyond that, an error.
+function M.tiled(L, isa, budget, forced)
+  local G = M.geometry(L)
+  local V = isa.lanes
   local cpg = L.channels // L.groups
-  local regions = {}
-  for _, rc in ipairs(rows) do
-    for _, cc in ipairs(cols) do
-      regions[#regions + 1] = {
-        oh0 = rc.o0, oh1 = rc.o1, kh0 = rc.t0, kh1 = rc.t1,
-        ow0 = cc.o0, ow1 = cc.o1, kw0 = cc.t0, kw1 = cc.t1,
-        outputs = (rc.o1 - rc.o0) * (cc.o1 - cc.o0),
-        forms = forms(cpg), level = 1,
-      }
-    end
-  end
+  local fpg = L.filters // L.groups
+  local tile = forced and { tf = forced.tf, tr = forced.tr, tv = forced.tv } or choose_tile(L, G, isa)
+  tile.tf = math.min(tile.tf, fpg)
+  tile.tr = math.min(tile.tr, G.OH)
 
-  local total = 0
-  for _, r in ipairs(regions) do total = total + region_lines(r) end
-  if total > budget then
-    -- Roll up the regions that do the least work first.
-    local order = {}
-    for i, r in ipairs(regions) do order[i] = r end
-    table.sort(order, function(a, b)
-      local wa = a.outputs * (a.kh1 - a.kh0) * (a.kw1 - a.kw0)
-      local wb = b.outputs * (b.kh1 - b.kh0) * (b.kw1 - b.kw0)
-      if wa ~= wb then return wa < wb end
-      return (a.oh0 * L.out_w + a.ow0) < (b.oh0 * L.out_w + b.ow0)
-    end)
-    for _, r in ipairs(order) do
-      while total > budget and r.level < #r.forms do
-        total = total - region_lines(r)
-        r.level = r.level + 1
-        total = total + region_lines(r)
+  local attempts = {
+    { tile = tile, roll = "none" },
+    { tile = tile, roll = "interior" },
+    { tile = { tf = tile.tf, tr = 1, tv = tile.tv }, roll = "all" },
+  }
+  local regions, cu, lines
+  for _, a in ipairs(attempts) do
+    local per_channel
+    regions, per_channel = layout(G, a.tile, V, a.roll)
+    lines = REGION_OVERHEAD * #regions + per_channel
+    cu = 1
+    if a.roll == "none" then
+      for d = cpg, 1, -1 do
+        if cpg % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget then
+          cu = d
+          break
+        end
       end
-      if total <= budget then break end
+      lines = REGION_OVERHEAD * #regions + per_channel * cu
     end
-    if total > budget then
-      util.fail("%s:%d: layer '%s': the kernel needs %d lines of code even fully rolled up (%d regions), over the code budget of %d; raise code_budget",
-                L.source, L.line, L.name, total, #regions, budget)
+    if lines <= budget then
+      tile = a.tile
+      break
     end
+  end
+  if lines > budget then
+    util.fail("%s:%d: layer '%s': the kernel needs %d lines of reduction code even with its loops rolled up (%d regions), over the code budget of %d; raise code_budget",
+              L.source, L.line, L.name, lines, #regions, budget)
   end
 
-  local any_taps = false
-  for _, r in ipairs(regions) do
-    expand(L, r)
-    if #r.taps > 0 then any_taps = true end
-  end
-  return { kind = "direct", regions = regions, lines = total, any_taps = any_taps,
-           budget = budget }
+  return {
+    kind = "tiled", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
+    f_starts = starts(fpg, tile.tf), regions = regions, lines = lines,
+    budget = budget,
+  }
 end
 
 return M

@@ -55,12 +55,14 @@ end
 -- Element counts of a resolved layer's tensors.
 function M.sizes(L)
   local cpg = L.channels // L.groups
-  return {
+  local s = {
     input = L.batch * L.channels * L.height * L.width,
     weights = L.filters * cpg * L.kernel_h * L.kernel_w,
     bias = L.bias and L.filters or 0,
     output = L.batch * L.filters * L.out_h * L.out_w,
   }
+  s.packed = s.weights + s.bias   -- <name>_pack: weights, then bias
+  return s
 end
 
 -- Learnable parameters, multiply-adds and flops of a resolved layer.

@@ -1,0 +1,130 @@
+-- conv2d/avx2/isa.lua: vector operations as x86-64 AVX2 + FMA intrinsics.
+--
+-- Vectors are __m256 (8 floats). Stride-1 rows load with one unaligned
+-- load; stride-2 rows with two loads and a deinterleave; other strides by
+-- element. Border lanes are masked with constant masks (vmaskmovps), which
+-- never touch the masked-off addresses.
+
+local isa = {
+  name = "avx2",
+  lanes = 8,
+  registers = 16,
+  tinycc = false,       -- TinyCC has no immintrin.h: built with cc
+  cflags = "-mavx2 -mfma",
+  includes = {
+    "#include <immintrin.h>",
+    "",
+    "#if !defined(__AVX2__) || !defined(__FMA__)",
+    "#error \"this kernel is for AVX2 + FMA: compile with -mavx2 -mfma (or -march=haswell or newer)\"",
+    "#endif",
+  },
+}
+
+local function mask(lo, hi, n)
+  local m = {}
+  for l = 0, (n or 8) - 1 do m[#m + 1] = (l >= lo and l < hi) and "-1" or "0" end
+  return "_mm256_setr_epi32(" .. table.concat(m, ", ") .. ")"
+end
+
+function isa.prelude(L)
+  isa.even = L.name .. "_even"
+  local lines = {}
+  if L.activation == "sigmoid" or L.activation == "tanh" then
+    lines[#lines + 1] = "#include <math.h>"
+  end
+  if L.stride_w == 2 then
+    for _, l in ipairs({
+      "",
+      "/* Elements 0, 2, ..., 14 of a and b = p[0..7], p[8..15]. */",
+      "static inline __m256 " .. L.name .. "_even(__m256 a, __m256 b)",
+      "{",
+      "    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));",
+      "    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));",
+      "}",
+    }) do lines[#lines + 1] = l end
+  end
+  return lines
+end
+
+function isa.acc_init(name, init)
+  return string.format("__m256 %s = _mm256_set1_ps(%s);", name, init)
+end
+
+function isa.broadcast(n, base, offs)
+  local lines = {}
+  for j = 0, n - 1 do
+    lines[#lines + 1] = string.format("const __m256 w%d = _mm256_broadcast_ss(%s + %d);", j, base, offs[j])
+  end
+  return lines
+end
+
+local function addr(x, xi, off)
+  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
+end
+
+-- The expression loading lanes [lo, hi) of x[xi + off + l * stride]
+-- (others zero). room: how many elements of the row follow the last
+-- lane's element, for the two-vector stride-2 load.
+local function load(x, xi, off, stride, lo, hi, room)
+  local p = addr(x, xi, off)
+  if stride == 1 then
+    if lo == 0 and hi == 8 then return "_mm256_loadu_ps(" .. p .. ")" end
+    return string.format("_mm256_maskload_ps(%s, %s)", p, mask(lo, hi))
+  end
+  if stride == 2 then
+    if lo == 0 and hi == 8 and room >= 1 then
+      return string.format("%s(_mm256_loadu_ps(%s), _mm256_loadu_ps(%s))", isa.even, p, addr(x, xi, off + 8))
+    end
+    -- Element e of the 16 read belongs to lane e // 2 when e is even.
+    local m1, m2 = {}, {}
+    for e = 0, 7 do m1[#m1 + 1] = (e % 2 == 0 and e // 2 >= lo and e // 2 < hi) and "-1" or "0" end
+    for e = 8, 15 do m2[#m2 + 1] = (e % 2 == 0 and e // 2 >= lo and e // 2 < hi) and "-1" or "0" end
+    return string.format("%s(_mm256_maskload_ps(%s, _mm256_setr_epi32(%s)), _mm256_maskload_ps(%s, _mm256_setr_epi32(%s)))",
+                         isa.even, p, table.concat(m1, ", "), addr(x, xi, off + 8), table.concat(m2, ", "))
+  end
+  local e = {}
+  for l = 0, 7 do
+    e[#e + 1] = (l >= lo and l < hi) and string.format("%s[%s %s %d]", x, xi, off + l * stride >= 0 and "+" or "-",
+                                                        math.abs(off + l * stride)) or "0.0f"
+  end
+  return "_mm256_setr_ps(" .. table.concat(e, ", ") .. ")"
+end
+
+function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
+  local lines = { "{ const __m256 v = " .. load(x, xi, off, stride, lo, hi, room) .. ";" }
+  for j, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = _mm256_fmadd_ps(w%d, v, %s);", t, j - 1, t)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- Apply the activation act (act.kind, act.alpha as a C literal, and
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off.
+function isa.store(name, y, off, n, act)
+  local lines = {}
+  local a = act
+  local p = y .. " + " .. off
+  if a.kind == "relu" then
+    lines[#lines + 1] = string.format("%s = _mm256_max_ps(%s, _mm256_setzero_ps());", name, name)
+  elseif a.kind == "relu6" then
+    lines[#lines + 1] = string.format("%s = _mm256_min_ps(_mm256_max_ps(%s, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));", name, name)
+  elseif a.kind == "leaky_relu" then
+    lines[#lines + 1] = string.format(
+      "%s = _mm256_blendv_ps(_mm256_mul_ps(%s, _mm256_set1_ps(%s)), %s, _mm256_cmp_ps(%s, _mm256_setzero_ps(), _CMP_GT_OQ));",
+      name, name, a.alpha, name, name)
+  elseif a.kind == "sigmoid" or a.kind == "tanh" then
+    -- No vector exp in AVX2: finish lane by lane.
+    lines[#lines + 1] = string.format("{ float t[8]; _mm256_storeu_ps(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
+                                      name, n, y, off, act.apply("t[l]"))
+    return lines
+  end
+  if n == 8 then
+    lines[#lines + 1] = string.format("_mm256_storeu_ps(%s, %s);", p, name)
+  else
+    lines[#lines + 1] = string.format("_mm256_maskstore_ps(%s, %s, %s);", p, mask(0, n), name)
+  end
+  return lines
+end
+
+return isa

@@ -1,0 +1,61 @@
+-- conv2d/generic/isa.lua: vector operations spelled as portable C99.
+--
+-- A "vector" is a float array of `lanes` elements and every operation is a
+-- loop over its lanes with constant bounds, which an optimizing compiler
+-- turns into SIMD code for whatever machine it targets, and which TinyCC
+-- compiles as it is. Lanes outside [lo, hi) are never read: the bounds
+-- themselves are the border masks.
+
+local isa = {
+  name = "generic",
+  lanes = 8,
+  registers = 16,
+  tinycc = true,        -- check can compile it in-process
+  cflags = "",
+  includes = { "#include <stddef.h>" },
+}
+
+function isa.prelude(L)
+  if L.activation == "sigmoid" or L.activation == "tanh" then
+    return { "#include <math.h>" }
+  end
+  return {}
+end
+
+function isa.acc_init(name, init)
+  return string.format("float %s[%d]; for (int l = 0; l < %d; ++l) %s[l] = %s;",
+                       name, isa.lanes, isa.lanes, name, init)
+end
+
+-- Declare w0 .. w(n-1) = base[offs[j]].
+function isa.broadcast(n, base, offs)
+  local parts = {}
+  for j = 0, n - 1 do parts[#parts + 1] = string.format("w%d = %s[%d]", j, base, offs[j]) end
+  return { "const float " .. table.concat(parts, ", ") .. ";" }
+end
+
+local function index(base, off, stride)
+  local s = base .. (off >= 0 and " + " or " - ") .. math.abs(off)
+  if stride == 1 then return s .. " + l" end
+  return s .. " + l * " .. stride
+end
+
+-- Lanes [lo, hi) of the vector at x[xi + off + l * stride], times w_j,
+-- added into targets[j].
+function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
+  local fmas = {}
+  for j, t in ipairs(targets) do
+    fmas[#fmas + 1] = string.format("%s[l] += w%d * v;", t, j - 1)
+  end
+  return { string.format("for (int l = %d; l < %d; ++l) { const float v = %s[%s]; %s }",
+                         lo, hi, x, index(xi, off, stride), table.concat(fmas, " ")) }
+end
+
+-- Apply the activation (act.apply spells it for one float) and store
+-- lanes [0, n) at y[off + l].
+function isa.store(name, y, off, n, act)
+  return { string.format("for (int l = 0; l < %d; ++l) %s[%s + l] = %s;",
+                         n, y, off, act.apply(name .. "[l]")) }
+end
+
+return isa
