@@ -155,6 +155,8 @@ static int l_cpu_supports(lua_State *L)
         yes = __builtin_cpu_supports("avx2");
     else if (strcmp(f, "fma") == 0)
         yes = __builtin_cpu_supports("fma");
+    else if (strcmp(f, "avx512f") == 0)
+        yes = __builtin_cpu_supports("avx512f");
 #else
     (void)f;
 #endif

@@ -277,6 +277,44 @@ static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
     sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror");
 }
 
+static void test_sweep_avx512_kernels_agree_with_the_reference(void **state)
+{
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) {
+        print_message("this CPU has no AVX-512F: the avx512 sweep cannot run here\n");
+        skip();
+    }
+    sweep_with_cc("avx512", "-std=c99 -O0 -mavx512f -mfma -Wall -Wextra -Wpedantic -Werror");
+}
+
+/* A tile forced by the spec (as convgen tune records it) is used, clamped
+ * to the layer, and the kernel still agrees. */
+static void test_forced_tiles_agree_with_the_reference(void **state)
+{
+    (void)state;
+    const char *tiles[] = { "1, rows = 1, vectors = 1", "3, rows = 2, vectors = 2",
+                            "7, rows = 5, vectors = 1", "16, rows = 1, vectors = 3" };
+    char spec[512], err[TS_ERRLEN], info_tile[64];
+    for (int i = 0; i < 4; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"forced\", input = { channels = 3, height = 11, width = 21 },\n"
+                 "  filters = 5, kernel = 3, padding = 1, stride = { height = 1, width = 2 },\n"
+                 "  tile = { filters = %s } }\n", tiles[i]);
+        check_spec(spec, 0, 11);
+        cg_gen *g = ts_gen_from_text("forced.lua", spec);
+        char *info;
+        assert_int_equal(cg_gen_info(g, 0, NULL, &info, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        /* 5 filters and 11 output rows bound the tile. */
+        const int want_f[] = { 1, 3, 5, 5 }, want_r[] = { 1, 2, 5, 1 };
+        snprintf(info_tile, sizeof info_tile, "tile: %d filters x %d rows", want_f[i], want_r[i]);
+        if (!strstr(info, info_tile))
+            fail_msg("expected '%s' in:\n%s", info_tile, info);
+        free(info);
+    }
+}
+
 /* The sweep is only as good as its coverage: count the classes it hits. */
 static void test_sweep_covers_every_class(void **state)
 {
@@ -414,6 +452,8 @@ int main(void)
         cmocka_unit_test(test_sweep_tinycc_kernels_agree_with_the_reference),
         cmocka_unit_test(test_sweep_cc_O2_kernels_agree_with_the_reference),
         cmocka_unit_test(test_sweep_avx2_kernels_agree_with_the_reference),
+        cmocka_unit_test(test_sweep_avx512_kernels_agree_with_the_reference),
+        cmocka_unit_test(test_forced_tiles_agree_with_the_reference),
         cmocka_unit_test(test_code_budget_bounds_the_generated_code),
         cmocka_unit_test(test_code_budget_too_small_for_the_borders_is_an_input_error),
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),

@@ -15,7 +15,7 @@ local layers = {}
 
 -- Targets: each has templates/conv2d/<target>/isa.lua; "native" picks
 -- the best one the machine running convgen supports.
-api.TARGETS = { "generic", "avx2", "native" }
+api.TARGETS = { "generic", "avx2", "avx512", "native" }
 
 local function basename(path) return (path:match("([^/]+)$")) or path end
 
@@ -76,7 +76,9 @@ end
 
 local function resolve_target(name)
   if name == "native" then
-    return host.cpu_supports("avx2") and host.cpu_supports("fma") and "avx2" or "generic"
+    if host.cpu_supports("avx512f") then return "avx512" end
+    if host.cpu_supports("avx2") and host.cpu_supports("fma") then return "avx2" end
+    return "generic"
   end
   return name
 end

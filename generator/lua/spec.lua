@@ -31,13 +31,14 @@ M.LAYOUTS = { "nchw" }
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget" }
+  "code_budget", "tile" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
   stride = { "height", "width" },
   dilation = { "height", "width" },
   padding = { "top", "bottom", "left", "right" },
+  tile = { "filters", "rows", "vectors" },
 }
 
 -- The spec's whole world. Copies, so a spec cannot alter the generator's.
@@ -236,6 +237,23 @@ local function resolve(raw)
   L.alpha = L.activation == "leaky_relu" and (f.alpha or 0.01) or nil
   L.layout = word(ctx, "layout", f.layout, M.LAYOUTS, "nchw")
   L.code_budget = f.code_budget ~= nil and integer(ctx, "code_budget", f.code_budget, 1) or nil
+  if f.tile ~= nil then
+    -- The register tile, as convgen tune records it: filters x output rows
+    -- x vectors of output columns (clamped to the layer's extent).
+    if type(f.tile) ~= "table" then
+      fail("%s: field 'tile' must be a table { filters = , rows = , vectors = }, got %s", ctx, describe(f.tile))
+    end
+    check_known(ctx, f.tile, SUBFIELDS.tile, "tile.")
+    for _, k in ipairs(SUBFIELDS.tile) do
+      if f.tile[k] == nil then fail("%s: missing required field 'tile.%s'", ctx, k) end
+    end
+    L.tile = { tf = integer(ctx, "tile.filters", f.tile.filters, 1),
+               tr = integer(ctx, "tile.rows", f.tile.rows, 1),
+               tv = integer(ctx, "tile.vectors", f.tile.vectors, 1) }
+    if L.tile.tf * L.tile.tr * L.tile.tv > 64 then
+      fail("%s: field 'tile': %d x %d x %d accumulators are more than 64", ctx, L.tile.tf, L.tile.tr, L.tile.tv)
+    end
+  end
 
   -- Index arithmetic in the kernels and the reference is done in C int.
   for _, a in ipairs({ { "height", L.height, L.pad_top, L.pad_bottom },

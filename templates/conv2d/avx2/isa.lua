@@ -46,6 +46,13 @@ function isa.prelude(L)
   return lines
 end
 
+-- Closes one tap. The empty asm with a memory clobber keeps the compiler
+-- from hoisting the next taps' loads above it: with every accumulator
+-- live, hoisted loads are what makes it spill.
+function isa.tap_end()
+  return { "__asm__ volatile(\"\" ::: \"memory\");" }
+end
+
 function isa.acc_init(name, init)
   return string.format("__m256 %s = _mm256_set1_ps(%s);", name, init)
 end

@@ -22,6 +22,11 @@ function isa.prelude(L)
   return {}
 end
 
+-- Closes one tap: nothing to do in portable C.
+function isa.tap_end()
+  return {}
+end
+
 function isa.acc_init(name, init)
   return string.format("float %s[%d]; for (int l = 0; l < %d; ++l) %s[l] = %s;",
                        name, isa.lanes, isa.lanes, name, init)

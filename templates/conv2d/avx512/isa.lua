@@ -1,0 +1,131 @@
+-- conv2d/avx512/isa.lua: vector operations as x86-64 AVX-512F intrinsics.
+--
+-- Vectors are __m512 (16 floats); 32 registers hold larger tiles than
+-- AVX2's 16. Border lanes use AVX-512's own masks: masked loads suppress
+-- faults on the lanes left out, masked stores write only the lanes kept.
+-- Stride-2 rows load two vectors and deinterleave them in one permute.
+
+local isa = {
+  name = "avx512",
+  lanes = 16,
+  registers = 32,
+  tinycc = false,       -- TinyCC has no immintrin.h: built with cc
+  cflags = "-mavx512f -mfma",
+  includes = {
+    "#include <immintrin.h>",
+    "",
+    "#if !defined(__AVX512F__)",
+    "#error \"this kernel is for AVX-512F: compile with -mavx512f (or a -march that has it)\"",
+    "#endif",
+  },
+}
+
+-- The __mmask16 whose bits l are set for lo <= l < hi.
+local function mask(lo, hi)
+  local m = 0
+  for l = lo, hi - 1 do m = m | (1 << l) end
+  return string.format("(__mmask16)0x%04x", m)
+end
+
+function isa.prelude(L)
+  local lines = {}
+  if L.activation == "sigmoid" or L.activation == "tanh" then
+    lines[#lines + 1] = "#include <math.h>"
+  end
+  return lines
+end
+
+-- Closes one tap. The empty asm with a memory clobber keeps the compiler
+-- from hoisting the next taps' loads above it: with every accumulator
+-- live, hoisted loads are what makes it spill.
+function isa.tap_end()
+  return { "__asm__ volatile(\"\" ::: \"memory\");" }
+end
+
+function isa.acc_init(name, init)
+  return string.format("__m512 %s = _mm512_set1_ps(%s);", name, init)
+end
+
+function isa.broadcast(n, base, offs)
+  local lines = {}
+  for j = 0, n - 1 do
+    lines[#lines + 1] = string.format("const __m512 w%d = _mm512_set1_ps(%s[%d]);", j, base, offs[j])
+  end
+  return lines
+end
+
+local function addr(x, xi, off)
+  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
+end
+
+local EVEN = "_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)"
+
+-- The expression loading lanes [lo, hi) of x[xi + off + l * stride]
+-- (others zero). room: elements of the row after the last lane's element.
+local function load(x, xi, off, stride, lo, hi, room)
+  local p = addr(x, xi, off)
+  if stride == 1 then
+    if lo == 0 and hi == 16 then return "_mm512_loadu_ps(" .. p .. ")" end
+    return string.format("_mm512_maskz_loadu_ps(%s, %s)", mask(lo, hi), p)
+  end
+  if stride == 2 then
+    local a, b
+    if lo == 0 and hi == 16 and room >= 1 then
+      a = "_mm512_loadu_ps(" .. p .. ")"
+      b = "_mm512_loadu_ps(" .. addr(x, xi, off + 16) .. ")"
+    else
+      -- Element e of the 32 read belongs to lane e // 2 when e is even.
+      local m1, m2 = 0, 0
+      for e = 0, 31, 2 do
+        local l = e // 2
+        if l >= lo and l < hi then
+          if e < 16 then m1 = m1 | (1 << e) else m2 = m2 | (1 << (e - 16)) end
+        end
+      end
+      a = string.format("_mm512_maskz_loadu_ps((__mmask16)0x%04x, %s)", m1, p)
+      b = string.format("_mm512_maskz_loadu_ps((__mmask16)0x%04x, %s)", m2, addr(x, xi, off + 16))
+    end
+    return string.format("_mm512_permutex2var_ps(%s, %s, %s)", a, EVEN, b)
+  end
+  -- Other strides: gather the lanes kept.
+  return string.format("_mm512_mask_i32gather_ps(_mm512_setzero_ps(), %s, _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(%d)), %s, 4)",
+                       mask(lo, hi), stride, p)
+end
+
+function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
+  local lines = { "{ const __m512 v = " .. load(x, xi, off, stride, lo, hi, room) .. ";" }
+  for j, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = _mm512_fmadd_ps(w%d, v, %s);", t, j - 1, t)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- Apply the activation act (act.kind, act.alpha as a C literal, and
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off.
+function isa.store(name, y, off, n, act)
+  local lines = {}
+  local p = y .. " + " .. off
+  if act.kind == "relu" then
+    lines[#lines + 1] = string.format("%s = _mm512_max_ps(%s, _mm512_setzero_ps());", name, name)
+  elseif act.kind == "relu6" then
+    lines[#lines + 1] = string.format("%s = _mm512_min_ps(_mm512_max_ps(%s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));", name, name)
+  elseif act.kind == "leaky_relu" then
+    lines[#lines + 1] = string.format(
+      "%s = _mm512_mask_mul_ps(%s, _mm512_cmp_ps_mask(%s, _mm512_setzero_ps(), _CMP_LE_OQ), %s, _mm512_set1_ps(%s));",
+      name, name, name, name, act.alpha)
+  elseif act.kind == "sigmoid" or act.kind == "tanh" then
+    -- No vector exp in AVX-512F: finish lane by lane.
+    lines[#lines + 1] = string.format("{ float t[16]; _mm512_storeu_ps(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
+                                      name, n, y, off, act.apply("t[l]"))
+    return lines
+  end
+  if n == 16 then
+    lines[#lines + 1] = string.format("_mm512_storeu_ps(%s, %s);", p, name)
+  else
+    lines[#lines + 1] = string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name)
+  end
+  return lines
+end
+
+return isa
