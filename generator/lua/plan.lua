@@ -29,6 +29,7 @@ local M = {}
 
 M.DEFAULT_CODE_BUDGET = 8192    -- lines of reduction code per kernel
 local REGION_OVERHEAD = 8        -- lines a region costs besides its taps
+M.L2_WEIGHTS = 1 << 20           -- bytes of weights kept in L2 across tiles
 
 -- The geometry the kernel iterates over. A 1x1, stride 1, unpadded layer
 -- is a matrix product: its H x W plane is one row of H*W pixels.
@@ -50,47 +51,66 @@ end
 
 local function ceil_div(a, b) return (a + b - 1) // b end
 
--- Modelled cost of one useful multiply-add lane for a tile shape on a
--- machine with two FMA pipes of latency 4 and two vector loads per cycle.
-local function tile_cost(L, G, V, tf, tr, tv)
+-- Modelled cycles per useful multiply-add for a tile shape, on a core with
+-- two FMA pipes of latency 4, two loads per cycle and one shuffle port.
+-- Unaligned vector loads split cache lines (a 64-byte vector always, a
+-- 32-byte one half the time); stride-2 rows need two loads and shuffles;
+-- other strides gather lane by lane. Stores and accumulator set-up are
+-- spread over the reduction, and lanes computed twice or past the edge of
+-- a row count as lost.
+function M.tile_cost(L, G, isa, tf, tr, tv)
+  local V = isa.lanes
   local fpg = L.filters // L.groups
+  local taps = (L.channels // L.groups) * G.KH * G.KW
   local fmas = tf * tr * tv
-  local loads = tr * tv * (G.SW == 1 and 1 or 2) + tf
-  local shuffles = G.SW == 2 and 2 * tr * tv or (G.SW > 2 and V * tr * tv or 0)
-  local cycles = math.max(fmas / 2, loads / 2, 4, (fmas + shuffles) / 3)
+  local split = 1 + V * 4 / 64
+  local per_load, shuffles = split, 0
+  if G.SW == 2 then
+    per_load, shuffles = 2 * split, isa.stride2_shuffles or 2
+  elseif G.SW > 2 then
+    per_load = V
+  end
+  local loads = tr * tv * per_load + tf
+  local cycles = math.max(fmas / 2, loads / 2, 4, tr * tv * shuffles)
+  local tile_cycles = taps * cycles + 2 * fmas
   local nr = ceil_div(G.OH, tr)
   local tw = tv * V
   local nc = G.OW >= tw and ceil_div(G.OW, tw) or 1
   local nf = ceil_div(fpg, tf)
   local useful = G.OH * G.OW * fpg
   local computed = nr * tr * nc * tw * nf * tf
-  return cycles / fmas * computed / useful
+  return tile_cycles / (taps * fmas * V) * computed / useful
 end
 
--- The tile shape with the lowest modelled cost within the register file.
-local function choose_tile(L, G, isa)
+-- The tile shape with the lowest modelled cost that fits the registers
+-- (accumulators, one broadcast per filter and the input vector).
+function M.choose_tile(L, isa)
+  local G = M.geometry(L)
   local fpg = L.filters // L.groups
   local V = isa.lanes
-  local max_acc = isa.registers - 4
   local best, best_cost
-  for tf = 1, math.min(fpg, max_acc) do
-    for tr = 1, math.min(G.OH, max_acc) do
+  for tf = 1, math.min(fpg, isa.registers - 2) do
+    for tr = 1, math.min(G.OH, isa.registers) do
       for tv = 1, math.min(ceil_div(G.OW, V), 4) do
         -- A tile wider than the row only when one vector covers it all.
         local fits = tv == 1 or tv * V <= G.OW
-        if fits and tf * tr * tv <= max_acc then
-          local cost = tile_cost(L, G, V, tf, tr, tv)
-          -- Prefer the cheaper tile; on a tie, more accumulators.
-          if not best or cost < best_cost - 1e-9
-             or (math.abs(cost - best_cost) <= 1e-9 and tf * tr * tv > best.tf * best.tr * best.tv) then
-            best, best_cost = { tf = tf, tr = tr, tv = tv }, cost
+        if fits and tf * tr * tv + tf + 1 <= isa.registers then
+          local cost = M.tile_cost(L, G, isa, tf, tr, tv)
+          -- Prefer the cheaper tile; on a tie, more filters, then more rows.
+          local key = { cost, -tf, -tr }
+          local better = not best
+          if not better then
+            for k = 1, 3 do
+              local a, b = key[k], best.key[k]
+              if math.abs(a - b) > 1e-9 then better = a < b; break end
+            end
           end
+          if better then best, best_cost = { tf = tf, tr = tr, tv = tv, key = key }, cost end
         end
       end
     end
   end
-  best.cost = best_cost
-  return best
+  return { tf = best.tf, tr = best.tr, tv = best.tv }, best_cost
 end
 
 -- Tile starts along an axis of n outputs in tiles of t: 0, t, ... with the
@@ -247,7 +267,7 @@ function M.tiled(L, isa, budget, forced)
   local V = isa.lanes
   local cpg = L.channels // L.groups
   local fpg = L.filters // L.groups
-  local tile = forced and { tf = forced.tf, tr = forced.tr, tv = forced.tv } or choose_tile(L, G, isa)
+  local tile = forced and { tf = forced.tf, tr = forced.tr, tv = forced.tv } or M.choose_tile(L, isa)
   tile.tf = math.min(tile.tf, fpg)
   tile.tr = math.min(tile.tr, G.OH)
 
@@ -281,10 +301,17 @@ function M.tiled(L, isa, budget, forced)
               L.source, L.line, L.name, lines, #regions, budget)
   end
 
+  local any_taps = false
+  for _, r in ipairs(regions) do any_taps = any_taps or #r.taps > 0 end
+  -- Filter tiles innermost when one group's weights fit comfortably in
+  -- L2, so that each input patch is read once for all of them.
+  local weight_bytes = fpg * cpg * G.KH * G.KW * 4
+  local order = (weight_bytes <= M.L2_WEIGHTS and #starts(fpg, tile.tf) > 1)
+                and "filters_inner" or "filters_outer"
   return {
     kind = "tiled", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
     f_starts = starts(fpg, tile.tf), regions = regions, lines = lines,
-    budget = budget,
+    budget = budget, any_taps = any_taps, order = order,
   }
 end
 

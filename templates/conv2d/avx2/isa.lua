@@ -8,6 +8,7 @@
 local isa = {
   name = "avx2",
   lanes = 8,
+  stride2_shuffles = 2, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 16,
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cflags = "-mavx2 -mfma",

@@ -8,6 +8,7 @@
 local isa = {
   name = "avx512",
   lanes = 16,
+  stride2_shuffles = 1, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 32,
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cflags = "-mavx512f -mfma",

@@ -9,6 +9,7 @@
 local isa = {
   name = "generic",
   lanes = 8,
+  stride2_shuffles = 2, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 16,
   tinycc = true,        -- check can compile it in-process
   cflags = "",
