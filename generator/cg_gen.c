@@ -223,7 +223,9 @@ static int p_emit(lua_State *L)
     snprintf(a->out->cflags, sizeof a->out->cflags, "%s", lua_tostring(L, -1));
     lua_getfield(L, -3, "tinycc");
     a->out->tinycc = lua_toboolean(L, -1);
-    lua_pop(L, 3);
+    lua_getfield(L, -4, "packed");
+    a->out->packed_size = (size_t)lua_tointeger(L, -1);
+    lua_pop(L, 4);
     lua_getfield(L, -1, "c");
     a->out->c = copy_string(L, -1, &a->out->c_len);
     lua_getfield(L, -2, "h");

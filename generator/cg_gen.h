@@ -30,6 +30,7 @@ typedef struct cg_sources {
     char target[32];     /* the resolved target ("native" becomes one) */
     int tinycc;          /* 1 if TinyCC can compile c */
     char cflags[128];    /* flags the system compiler needs for c */
+    size_t packed_size;  /* floats <name>_pack writes */
 } cg_sources;
 
 /* template_dir: see cg_host_new. NULL with *status and err on failure. */

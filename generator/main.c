@@ -49,10 +49,11 @@ static const char usage_generate[] =
 static const char usage_check[] =
     "usage: convgen check SPEC... [--seed N] [--cc] [OPTIONS]\n"
     "\n"
-    "Generate every layer, compile it in-process with TinyCC, run it on seeded\n"
-    "random data and compare it with the reference convolution. Prints the\n"
-    "largest absolute and relative error and PASS or FAIL per layer; exits 1\n"
-    "if any layer fails.\n"
+    "Generate every layer, compile it in-process with TinyCC, run its plain\n"
+    "entry and its packed entry (<name>_pack + <name>_run) on seeded random\n"
+    "data and compare both with the reference convolution. Prints the largest\n"
+    "absolute and relative error and PASS or FAIL per layer; exits 1 if any\n"
+    "layer fails.\n"
     "\n"
     "  --seed N             seed of the random data (default 1)\n"
     "  --cc                 build with the system compiler ($CC or cc, -O2)\n"
@@ -257,7 +258,30 @@ static double seconds(void)
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* Build, run and compare one layer; prints its line. 1 if it failed. */
+/* The address of symbol name + suffix in the built kernel, or NULL. */
+static void *kernel_symbol(cg_jit *jit, cg_so *so, const char *name, const char *suffix)
+{
+    char sym[96];
+    snprintf(sym, sizeof sym, "%s%s", name, suffix);
+    return jit ? cg_jit_symbol(jit, sym) : so ? cg_so_symbol(so, sym) : NULL;
+}
+
+/* The larger error of a and b, into a. */
+static void merge_compare(cg_compare *a, const cg_compare *b)
+{
+    if (b->max_abs > a->max_abs)
+        a->max_abs = b->max_abs;
+    if (b->max_rel > a->max_rel)
+        a->max_rel = b->max_rel;
+    if (b->worst_ratio > a->worst_ratio) {
+        a->worst_ratio = b->worst_ratio;
+        a->worst = b->worst;
+    }
+    a->failures += b->failures;
+}
+
+/* Build a layer, run its plain and its packed entry and compare both with
+ * the reference; prints the layer's line. Returns 1 if it failed. */
 static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
 {
     char err[ERRLEN];
@@ -274,36 +298,47 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
     double t0 = seconds();
     cg_jit *jit = NULL;
     cg_so *so = NULL;
-    cg_conv_fn fn = NULL;
     int use_cc = c->use_cc || !src.tinycc;
     if (use_cc) {
         char flags[256];
         snprintf(flags, sizeof flags, "-std=c99 -O2 %s", src.cflags);
         so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
-        if (so)
-            *(void **)&fn = cg_so_symbol(so, p.name);
     } else {
         jit = cg_jit_compile(src.c, p.name, err, sizeof err);
-        if (jit)
-            *(void **)&fn = cg_jit_symbol(jit, p.name);
     }
     double build_ms = (seconds() - t0) * 1e3;
 
+    cg_conv_fn fn;
+    cg_pack_fn pack;
+    cg_run_fn run;
+    void *sym[3] = { kernel_symbol(jit, so, p.name, ""), kernel_symbol(jit, so, p.name, "_pack"),
+                     kernel_symbol(jit, so, p.name, "_run") };
+    memcpy(&fn, &sym[0], sizeof fn);
+    memcpy(&pack, &sym[1], sizeof pack);
+    memcpy(&run, &sym[2], sizeof run);
+
     int failed = 1;
-    cg_compare r;
-    if (!fn) {
-        printf("%s: FAIL: the generated code did not build:\n%s\n", p.name,
-               (jit || so) ? "symbol not found" : err);
-    } else if (cg_verify(&p, fn, c->seed, &r) != 0) {
+    cg_compare r, rp;
+    if (!jit && !so) {
+        printf("%s: FAIL: the generated code did not build:\n%s\n", p.name, err);
+    } else if (!fn || !pack || !run) {
+        printf("%s: FAIL: the generated code lacks %s, %s_pack or %s_run\n", p.name, p.name, p.name, p.name);
+    } else if (cg_verify(&p, fn, c->seed, &r) != 0 ||
+               cg_verify_packed(&p, pack, run, src.packed_size, c->seed, &rp) != 0) {
         printf("%s: FAIL: out of memory\n", p.name);
     } else {
-        failed = r.failures != 0;
+        int plain_failed = r.failures != 0, packed_failed = rp.failures != 0;
+        merge_compare(&r, &rp);
+        failed = plain_failed || packed_failed;
         printf("%s: max abs error %.3g, max rel error %.3g (%s, %s build %.1f ms): %s\n",
                p.name, r.max_abs, r.max_rel, src.target, use_cc ? "cc" : "tcc", build_ms,
                failed ? "FAIL" : "PASS");
         if (failed)
-            printf("%s:   %zu of %zu outputs beyond tolerance; worst at flat index %zu (%.3g x its tolerance)\n",
-                   p.name, r.failures, cg_conv_output_size(&p), r.worst, r.worst_ratio);
+            printf("%s:   %zu outputs beyond tolerance (%s); worst at flat index %zu (%.3g x its tolerance)\n",
+                   p.name, r.failures,
+                   plain_failed && packed_failed ? "plain and packed entries"
+                   : plain_failed ? "plain entry" : "packed entry",
+                   r.worst, r.worst_ratio);
     }
     cg_sources_free(&src);
     cg_jit_free(jit);

@@ -34,9 +34,12 @@ typedef struct cg_conv {
     int out_h, out_w;
 } cg_conv;
 
-/* The signature of every generated layer function. */
+/* The signatures of a generated layer's entries: <name>, <name>_pack
+ * and <name>_run. */
 typedef void (*cg_conv_fn)(const float *input, const float *weights,
                            const float *bias, float *output);
+typedef void (*cg_pack_fn)(const float *weights, const float *bias, float *packed);
+typedef void (*cg_run_fn)(const float *input, const float *packed, float *output);
 
 /* Element counts of the four tensors. */
 size_t cg_conv_input_size(const cg_conv *p);

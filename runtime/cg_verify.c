@@ -6,7 +6,9 @@
 
 #include "cg_ref.h"
 
-int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result)
+/* Run the plain entry fn, or pack + run, on seeded data and compare. */
+static int verify(const cg_conv *p, cg_conv_fn fn, cg_pack_fn pack, cg_run_fn run,
+                  size_t packed_size, uint64_t seed, cg_compare *result)
 {
     const size_t ni = cg_conv_input_size(p), nw = cg_conv_weights_size(p);
     const size_t nb = cg_conv_bias_size(p), no = cg_conv_output_size(p);
@@ -16,9 +18,10 @@ int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result
     float *got = malloc(no * sizeof *got);
     float *want = malloc(no * sizeof *want);
     double *mag = malloc(no * sizeof *mag);
+    float *packed = fn ? NULL : malloc((packed_size ? packed_size : 1) * sizeof *packed);
     int rc = -1;
 
-    if (in && w && b && got && want && mag) {
+    if (in && w && b && got && want && mag && (fn || packed)) {
         cg_rng r;
         cg_rng_seed(&r, seed);
         cg_fill_uniform(in, ni, &r, -1.0f, 1.0f);
@@ -27,7 +30,12 @@ int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result
         /* A kernel must write every output: poison them first. */
         for (size_t i = 0; i < no; ++i)
             got[i] = NAN;
-        fn(in, w, p->bias ? b : NULL, got);
+        if (fn) {
+            fn(in, w, p->bias ? b : NULL, got);
+        } else {
+            pack(w, p->bias ? b : NULL, packed);
+            run(in, packed, got);
+        }
         cg_ref_conv2d(p, in, w, p->bias ? b : NULL, want, mag);
         cg_compare_floats(got, want, mag, no, cg_conv_reduction_length(p), result);
         rc = 0;
@@ -38,5 +46,17 @@ int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result
     free(got);
     free(want);
     free(mag);
+    free(packed);
     return rc;
+}
+
+int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result)
+{
+    return verify(p, fn, NULL, NULL, 0, seed, result);
+}
+
+int cg_verify_packed(const cg_conv *p, cg_pack_fn pack, cg_run_fn run, size_t packed_size,
+                     uint64_t seed, cg_compare *result)
+{
+    return verify(p, NULL, pack, run, packed_size, seed, result);
 }

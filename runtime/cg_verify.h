@@ -19,4 +19,12 @@
  */
 int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result);
 
+/*
+ * The same for the packed entries: pack the weights and bias into a buffer
+ * of exactly packed_size floats, then run. Same data as cg_verify for the
+ * same seed.
+ */
+int cg_verify_packed(const cg_conv *p, cg_pack_fn pack, cg_run_fn run, size_t packed_size,
+                     uint64_t seed, cg_compare *result);
+
 #endif

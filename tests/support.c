@@ -137,3 +137,106 @@ void ts_write_file(const char *path, const char *text)
     if (!f || fputs(text, f) < 0 || fclose(f) != 0)
         fail_msg("cannot write %s", path);
 }
+
+/* The random layers of the kernel sweeps (see support.h). */
+static const char *const activations[] = {
+    "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh"
+};
+
+void random_spec(cg_rng *r, int i, char *buf, size_t len)
+{
+    int groups, cpg, fpg;
+    switch (cg_rng_int(r, 0, 4)) {
+    case 0: groups = 1; break;
+    case 1: groups = 1; break;
+    case 2: groups = cg_rng_int(r, 2, 3); break;
+    default: groups = -1; break;   /* depthwise */
+    }
+    if (groups == -1) {
+        groups = cg_rng_int(r, 1, 8);
+        cpg = 1;
+        fpg = cg_rng_int(r, 1, 2);
+    } else {
+        cpg = cg_rng_int(r, 1, 5);
+        fpg = cg_rng_int(r, 1, 4);
+    }
+    int h = cg_rng_int(r, 1, 12), w = cg_rng_int(r, 1, 12);
+    int sh = cg_rng_int(r, 1, 3), sw = cg_rng_int(r, 1, 3);
+    int dh = cg_rng_int(r, 1, 3), dw = cg_rng_int(r, 1, 3);
+    int pt = cg_rng_int(r, 0, 3), pb = cg_rng_int(r, 0, 3);
+    int pl = cg_rng_int(r, 0, 3), pr = cg_rng_int(r, 0, 3);
+    int mode = cg_rng_int(r, 0, 9);   /* 0-3 explicit, 4-5 same, 6-7 valid, 8-9 symmetric */
+    char padding[96];
+
+    if (i % 20 == 3) {                /* wide enough for interior tile loops */
+        h = cg_rng_int(r, 12, 40);
+        w = cg_rng_int(r, 16, 48);
+    }
+    if (i % 10 == 0) {                /* a 1x1 input */
+        h = w = 1;
+    } else if (i % 10 == 1) {         /* kernel equal to the input */
+        mode = 6;
+        dh = dw = 1;
+    } else if (i % 10 == 2) {         /* stride larger than the kernel */
+        sh = cg_rng_int(r, 3, 5);
+        sw = cg_rng_int(r, 3, 5);
+    }
+    if (mode >= 4 && mode <= 7)
+        pt = pb = pl = pr = 0;
+    if (mode >= 8)
+        pb = pl = pr = pt;
+    /* Kernel extents that fit the padded input (same padding pads up to
+     * whatever it needs, so any kernel fits). */
+    int room_h = mode == 4 || mode == 5 ? 7 : h + pt + pb;
+    int room_w = mode == 4 || mode == 5 ? 7 : w + pl + pr;
+    if ((room_h - 1) / dh < 1) dh = 1;
+    if ((room_w - 1) / dw < 1) dw = 1;
+    int kh = cg_rng_int(r, 1, (room_h - 1) / dh + 1 < 5 ? (room_h - 1) / dh + 1 : 5);
+    int kw = cg_rng_int(r, 1, (room_w - 1) / dw + 1 < 5 ? (room_w - 1) / dw + 1 : 5);
+    if (i % 10 == 1) {
+        kh = h;
+        kw = w;
+    }
+    if (i % 10 == 2) {
+        kh = cg_rng_int(r, 1, sh - 1);
+        kw = cg_rng_int(r, 1, sw - 1);
+        dh = dw = 1;
+        if (kh > room_h) kh = room_h;
+        if (kw > room_w) kw = room_w;
+    }
+
+    if (mode <= 3)
+        snprintf(padding, sizeof padding, "{ top = %d, bottom = %d, left = %d, right = %d }", pt, pb, pl, pr);
+    else if (mode <= 5)
+        snprintf(padding, sizeof padding, "\"same\"");
+    else if (mode <= 7)
+        snprintf(padding, sizeof padding, "\"valid\"");
+    else
+        snprintf(padding, sizeof padding, "%d", pt);
+
+    const char *act = activations[i % 6];
+    int batch = cg_rng_int(r, 0, 4) == 0 ? cg_rng_int(r, 2, 3) : 1;
+    int bias = cg_rng_int(r, 0, 2) != 0;
+    char extra[64] = "";
+    if (strcmp(act, "leaky_relu") == 0)
+        snprintf(extra, sizeof extra, "alpha = %g,", cg_rng_int(r, 1, 30) / 100.0);
+    char budget[48] = "";
+    if (cg_rng_int(r, 0, 3) == 0)
+        snprintf(budget, sizeof budget, "code_budget = %d,", cg_rng_int(r, 20, 300));
+
+    snprintf(buf, len,
+             "conv2d { name = \"sweep%d\", batch = %d,\n"
+             "  input = { channels = %d, height = %d, width = %d },\n"
+             "  filters = %d, groups = %d, kernel = { height = %d, width = %d },\n"
+             "  stride = { height = %d, width = %d }, dilation = { height = %d, width = %d },\n"
+             "  padding = %s, bias = %s, activation = \"%s\", %s %s }\n",
+             i, batch, groups * cpg, h, w, groups * fpg, groups, kh, kw,
+             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget);
+}
+
+void drop_budget(char *spec)
+{
+    char *b = strstr(spec, "code_budget");
+    if (b)
+        memset(b, ' ', strcspn(b, ",") + 1);
+}

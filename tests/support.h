@@ -11,6 +11,7 @@
 
 #include "cg_conv.h"
 #include "cg_gen.h"
+#include "cg_tensor.h"
 
 #define TS_ERRLEN 4096
 
@@ -35,5 +36,16 @@ void ts_rmtree(const char *dir);
 int ts_count_entries(const char *dir);
 /* Write text to path; fails the test on error. */
 void ts_write_file(const char *path, const char *text);
+
+/* A random valid layer named "sweep<i>", written as spec text into buf
+ * (1024 bytes are enough): the kernel sweeps' shapes (stride, asymmetric
+ * padding, dilation, groups and depthwise, bias on and off, every
+ * activation, batch > 1, small code budgets). Shape i forces some classes
+ * (a 1x1 input, a kernel equal to the input, a stride larger than the
+ * kernel, a wide plane) so every run covers them. */
+void random_spec(cg_rng *r, int i, char *buf, size_t len);
+
+/* Blank out the code_budget field of spec text, if any. */
+void drop_budget(char *spec);
 
 #endif

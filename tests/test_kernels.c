@@ -27,101 +27,26 @@
 
 enum { SWEEP_SHAPES = 600, CC_EVERY = 30 };
 
-static const char *const activations[] = {
-    "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh"
-};
-
-/* A random valid layer, written as spec text into buf. Shape i of the sweep
- * forces some classes so every run covers them. */
-static void random_spec(cg_rng *r, int i, char *buf, size_t len)
+/* Check a layer's plain entry and its packed entries against the
+ * reference; fails the test, naming the entry and printing the spec. */
+static void verify_entries(const cg_conv *p, void *plain, void *pack, void *run,
+                           size_t packed_size, uint64_t seed, const char *spec)
 {
-    int groups, cpg, fpg;
-    switch (cg_rng_int(r, 0, 4)) {
-    case 0: groups = 1; break;
-    case 1: groups = 1; break;
-    case 2: groups = cg_rng_int(r, 2, 3); break;
-    default: groups = -1; break;   /* depthwise */
-    }
-    if (groups == -1) {
-        groups = cg_rng_int(r, 1, 8);
-        cpg = 1;
-        fpg = cg_rng_int(r, 1, 2);
-    } else {
-        cpg = cg_rng_int(r, 1, 5);
-        fpg = cg_rng_int(r, 1, 4);
-    }
-    int h = cg_rng_int(r, 1, 12), w = cg_rng_int(r, 1, 12);
-    int sh = cg_rng_int(r, 1, 3), sw = cg_rng_int(r, 1, 3);
-    int dh = cg_rng_int(r, 1, 3), dw = cg_rng_int(r, 1, 3);
-    int pt = cg_rng_int(r, 0, 3), pb = cg_rng_int(r, 0, 3);
-    int pl = cg_rng_int(r, 0, 3), pr = cg_rng_int(r, 0, 3);
-    int mode = cg_rng_int(r, 0, 9);   /* 0-3 explicit, 4-5 same, 6-7 valid, 8-9 symmetric */
-    char padding[96];
-
-    if (i % 20 == 3) {                /* wide enough for interior tile loops */
-        h = cg_rng_int(r, 12, 40);
-        w = cg_rng_int(r, 16, 48);
-    }
-    if (i % 10 == 0) {                /* a 1x1 input */
-        h = w = 1;
-    } else if (i % 10 == 1) {         /* kernel equal to the input */
-        mode = 6;
-        dh = dw = 1;
-    } else if (i % 10 == 2) {         /* stride larger than the kernel */
-        sh = cg_rng_int(r, 3, 5);
-        sw = cg_rng_int(r, 3, 5);
-    }
-    if (mode >= 4 && mode <= 7)
-        pt = pb = pl = pr = 0;
-    if (mode >= 8)
-        pb = pl = pr = pt;
-    /* Kernel extents that fit the padded input (same padding pads up to
-     * whatever it needs, so any kernel fits). */
-    int room_h = mode == 4 || mode == 5 ? 7 : h + pt + pb;
-    int room_w = mode == 4 || mode == 5 ? 7 : w + pl + pr;
-    if ((room_h - 1) / dh < 1) dh = 1;
-    if ((room_w - 1) / dw < 1) dw = 1;
-    int kh = cg_rng_int(r, 1, (room_h - 1) / dh + 1 < 5 ? (room_h - 1) / dh + 1 : 5);
-    int kw = cg_rng_int(r, 1, (room_w - 1) / dw + 1 < 5 ? (room_w - 1) / dw + 1 : 5);
-    if (i % 10 == 1) {
-        kh = h;
-        kw = w;
-    }
-    if (i % 10 == 2) {
-        kh = cg_rng_int(r, 1, sh - 1);
-        kw = cg_rng_int(r, 1, sw - 1);
-        dh = dw = 1;
-        if (kh > room_h) kh = room_h;
-        if (kw > room_w) kw = room_w;
-    }
-
-    if (mode <= 3)
-        snprintf(padding, sizeof padding, "{ top = %d, bottom = %d, left = %d, right = %d }", pt, pb, pl, pr);
-    else if (mode <= 5)
-        snprintf(padding, sizeof padding, "\"same\"");
-    else if (mode <= 7)
-        snprintf(padding, sizeof padding, "\"valid\"");
-    else
-        snprintf(padding, sizeof padding, "%d", pt);
-
-    const char *act = activations[i % 6];
-    int batch = cg_rng_int(r, 0, 4) == 0 ? cg_rng_int(r, 2, 3) : 1;
-    int bias = cg_rng_int(r, 0, 2) != 0;
-    char extra[64] = "";
-    if (strcmp(act, "leaky_relu") == 0)
-        snprintf(extra, sizeof extra, "alpha = %g,", cg_rng_int(r, 1, 30) / 100.0);
-    char budget[48] = "";
-    if (cg_rng_int(r, 0, 3) == 0)
-        snprintf(budget, sizeof budget, "code_budget = %d,", cg_rng_int(r, 20, 300));
-
-    snprintf(buf, len,
-             "conv2d { name = \"sweep%d\", batch = %d,\n"
-             "  input = { channels = %d, height = %d, width = %d },\n"
-             "  filters = %d, groups = %d, kernel = { height = %d, width = %d },\n"
-             "  stride = { height = %d, width = %d }, dilation = { height = %d, width = %d },\n"
-             "  padding = %s, bias = %s, activation = \"%s\", %s %s }\n",
-             i, batch, groups * cpg, h, w, groups * fpg, groups, kh, kw,
-             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget);
+    cg_conv_fn fn;
+    cg_pack_fn pack_fn;
+    cg_run_fn run_fn;
+    memcpy(&fn, &plain, sizeof fn);
+    memcpy(&pack_fn, &pack, sizeof pack_fn);
+    memcpy(&run_fn, &run, sizeof run_fn);
+    cg_compare r;
+    assert_int_equal(cg_verify(p, fn, seed, &r), 0);
+    if (r.failures != 0)
+        fail_msg("%s: %zu outputs disagree with the reference (max abs error %g, worst %g x tolerance at %zu)\n%s",
+                 p->name, r.failures, r.max_abs, r.worst_ratio, r.worst, spec);
+    assert_int_equal(cg_verify_packed(p, pack_fn, run_fn, packed_size, seed, &r), 0);
+    if (r.failures != 0)
+        fail_msg("%s_run: %zu outputs disagree with the reference (max abs error %g, worst %g x tolerance at %zu)\n%s",
+                 p->name, r.failures, r.max_abs, r.worst_ratio, r.worst, spec);
 }
 
 /* Generate layer 0 of spec and check it with TinyCC (or cc if use_cc).
@@ -148,27 +73,20 @@ static void check_spec(const char *spec, int use_cc, uint64_t seed)
         jit = cg_jit_compile(src.c, p.name, err, sizeof err);
         sym = jit ? cg_jit_symbol(jit, p.name) : NULL;
     }
+    size_t packed_size = src.packed_size;
     cg_sources_free(&src);
     if (!sym)
         fail_msg("the kernel did not build: %s\n%s", err, spec);
-
-    cg_conv_fn fn;
-    memcpy(&fn, &sym, sizeof fn);
-    cg_compare r;
-    assert_int_equal(cg_verify(&p, fn, seed, &r), 0);
+    char name[96];
+    snprintf(name, sizeof name, "%s_pack", p.name);
+    void *pack_sym = use_cc ? cg_so_symbol(so, name) : cg_jit_symbol(jit, name);
+    snprintf(name, sizeof name, "%s_run", p.name);
+    void *run_sym = use_cc ? cg_so_symbol(so, name) : cg_jit_symbol(jit, name);
+    assert_non_null(pack_sym);
+    assert_non_null(run_sym);
+    verify_entries(&p, sym, pack_sym, run_sym, packed_size, seed, spec);
     cg_jit_free(jit);
     cg_so_free(so);
-    if (r.failures != 0)
-        fail_msg("%zu outputs disagree with the reference (max abs error %g, worst %g x tolerance at %zu)\n%s",
-                 r.failures, r.max_abs, r.worst_ratio, r.worst, spec);
-}
-
-/* Blank out the code_budget field of spec text, if any. */
-static void drop_budget(char *spec)
-{
-    char *b = strstr(spec, "code_budget");
-    if (b)
-        memset(b, ' ', strcspn(b, ",") + 1);
 }
 
 /* Like check_spec, but a spec whose code_budget is too small for its
@@ -213,9 +131,25 @@ static void test_sweep_cc_O2_kernels_agree_with_the_reference(void **state)
     }
 }
 
+/* Make spec text force the filter-vectorized packed kernel, where the
+ * layer has more than one filter per group. */
+static void force_filter_vectors(char *spec)
+{
+    char err[TS_ERRLEN];
+    cg_conv p;
+    cg_gen *g = ts_gen_from_text("sweep.lua", spec);
+    assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
+    cg_gen_free(g);
+    const char *open = "conv2d { ", *field = "packed_kernel = \"filter_vectors\", ";
+    if (p.filters / p.groups > 1 && strncmp(spec, open, strlen(open)) == 0) {
+        memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
+        memcpy(spec + strlen(open), field, strlen(field));
+    }
+}
+
 /* The whole sweep for a target the system compiler builds: the kernels are
  * compiled in batches (one shared object per batch) to keep it quick. */
-static void sweep_with_cc(const char *target, const char *flags)
+static void sweep_with_cc(const char *target, const char *flags, int force_fv)
 {
     enum { BATCH = 60 };
     cg_rng r;
@@ -225,6 +159,7 @@ static void sweep_with_cc(const char *target, const char *flags)
     for (int first = 0; first < SWEEP_SHAPES; first += BATCH) {
         char *specs[BATCH];
         cg_conv params[BATCH];
+        size_t packed[BATCH];
         size_t len = 0, cap = 1 << 20;
         char *source = malloc(cap);
         assert_non_null(source);
@@ -233,6 +168,8 @@ static void sweep_with_cc(const char *target, const char *flags)
         for (int k = 0; k < n; ++k) {
             random_spec(&r, first + k, spec, sizeof spec);
             drop_budget(spec);
+            if (force_fv && (first + k) % 2 == 0)
+                force_filter_vectors(spec);
             specs[k] = strdup(spec);
             cg_gen *g = ts_gen_from_text("sweep.lua", spec);
             cg_sources src;
@@ -240,6 +177,7 @@ static void sweep_with_cc(const char *target, const char *flags)
             if (cg_gen_emit(g, 0, &opts, &src, err, sizeof err) != CG_OK)
                 fail_msg("generation failed: %s\n%s", err, spec);
             cg_gen_free(g);
+            packed[k] = src.packed_size;
             while (len + src.c_len + 1 > cap)
                 assert_non_null(source = realloc(source, cap *= 2));
             memcpy(source + len, src.c, src.c_len + 1);
@@ -251,15 +189,14 @@ static void sweep_with_cc(const char *target, const char *flags)
         if (!so)
             fail_msg("a batch of %s kernels did not build: %s", target, err);
         for (int k = 0; k < n; ++k) {
+            char name[sizeof params[k].name + 8];
             void *sym = cg_so_symbol(so, params[k].name);
-            assert_non_null(sym);
-            cg_conv_fn fn;
-            memcpy(&fn, &sym, sizeof fn);
-            cg_compare cmp;
-            assert_int_equal(cg_verify(&params[k], fn, (uint64_t)(first + k), &cmp), 0);
-            if (cmp.failures != 0)
-                fail_msg("%s: %zu outputs disagree with the reference (max abs error %g, worst %g x tolerance at %zu)\n%s",
-                         target, cmp.failures, cmp.max_abs, cmp.worst_ratio, cmp.worst, specs[k]);
+            snprintf(name, sizeof name, "%.63s_pack", params[k].name);
+            void *pack = cg_so_symbol(so, name);
+            snprintf(name, sizeof name, "%.63s_run", params[k].name);
+            void *run = cg_so_symbol(so, name);
+            assert_true(sym && pack && run);
+            verify_entries(&params[k], sym, pack, run, packed[k], (uint64_t)(first + k), specs[k]);
             free(specs[k]);
         }
         cg_so_free(so);
@@ -274,7 +211,7 @@ static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
         print_message("this CPU has no AVX2+FMA: the avx2 sweep cannot run here\n");
         skip();
     }
-    sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror");
+    sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror", 0);
 }
 
 static void test_sweep_avx512_kernels_agree_with_the_reference(void **state)
@@ -285,7 +222,9 @@ static void test_sweep_avx512_kernels_agree_with_the_reference(void **state)
         print_message("this CPU has no AVX-512F: the avx512 sweep cannot run here\n");
         skip();
     }
-    sweep_with_cc("avx512", "-std=c99 -O0 -mavx512f -mfma -Wall -Wextra -Wpedantic -Werror");
+    /* Every other shape forces the filter-vectorized packed kernel, so that
+     * it is tested whatever the cost model picks. */
+    sweep_with_cc("avx512", "-std=c99 -O0 -mavx512f -mfma -Wall -Wextra -Wpedantic -Werror", 1);
 }
 
 /* A tile forced by the spec (as convgen tune records it) is used, clamped

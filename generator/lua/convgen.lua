@@ -8,6 +8,7 @@ local util = import "util"
 local shape = import "shape"
 local spec = import "spec"
 local plan = import "plan"
+local plan_fv = import "plan_fv"
 local template = import "template"
 
 local api = {}
@@ -15,7 +16,7 @@ local layers = {}
 
 -- Targets: each has templates/conv2d/<target>/isa.lua; "native" picks
 -- the best one the machine running convgen supports.
-api.TARGETS = { "generic", "avx2", "avx512", "native" }
+api.TARGETS = { "generic", "avx2", "avx512", "neon", "native" }
 
 local function basename(path) return (path:match("([^/]+)$")) or path end
 
@@ -134,31 +135,48 @@ local function banner(L, relpath)
     " */", host.version, basename(L.source), L.name, L.line, relpath)
 end
 
--- Generate layer i: returns the .c source, the .h source, the plan and
--- the resolved options.
+-- Generate layer i: returns the .c source, the .h source, the plans and
+-- the resolved options. The plain entry runs the tiled kernel; the packed
+-- entry runs the filter-vectorized one where the target has it and the
+-- model says it is faster, else the same tiled kernel.
 local function generate(i, opts)
   local L = layer(i)
   local o = options(L, opts)
   local P = plan.tiled(L, o.isa, o.budget, L.tile)
-  local kernel_path = "conv2d/tiled.c.in"
-  local header_path = "conv2d/header.h.in"
+  local F, why = nil, nil
+  if L.packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget) end
+  if L.packed_kernel == "filter_vectors" and not F then
+    util.fail("%s:%d: layer '%s': field 'packed_kernel': no filter-vectorized kernel for target %s: %s",
+              L.source, L.line, L.name, o.target, why)
+  end
+  if F and L.packed_kernel == "auto"
+     and F.cost >= plan.tile_cost(L, P.G, o.isa, P.tile.tf, P.tile.tr, P.tile.tv) then
+    F = nil
+  end
   local sizes = shape.sizes(L)
+  local act = activation(L)
+  local kernel_path = "conv2d/tiled.c.in"
+  local packed_path = F and "conv2d/packed_fv.c.in" or "conv2d/packed_same.c.in"
+  local header_path = "conv2d/header.h.in"
+  local isa_path = "conv2d/" .. o.target .. "/isa.lua"
   local c = render(kernel_path, {
-    L = L, P = P, isa = o.isa, act = activation(L), S = sizes,
-    banner = banner(L, kernel_path .. ", conv2d/" .. o.target .. "/isa.lua"),
-  })
+    L = L, P = P, isa = o.isa, act = act, S = sizes,
+    banner = banner(L, kernel_path .. ", " .. packed_path .. ", " .. isa_path),
+  }) .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes })
   local h = render(header_path, {
     L = L, C = shape.counts(L), S = sizes, isa = o.isa,
+    packed_size = F and F.packed or sizes.packed,
     banner = banner(L, header_path),
     NAME = L.name:upper(), guard = "CONVGEN_" .. L.name:upper() .. "_H",
   })
-  return c, h, P, o
+  return c, h, P, o, F
 end
 
 -- Layer i's sources and how to build them: c, h, target, tinycc, cflags.
 function api.emit(i, opts)
-  local c, h, _, o = generate(i, opts)
-  return { c = c, h = h, target = o.target, tinycc = o.isa.tinycc, cflags = o.isa.cflags }
+  local c, h, _, o, F = generate(i, opts)
+  return { c = c, h = h, target = o.target, tinycc = o.isa.tinycc, cflags = o.isa.cflags,
+           packed = F and F.packed or shape.sizes(layer(i)).packed }
 end
 
 local function dims(...) return table.concat({ ... }, "x") end
@@ -166,7 +184,7 @@ local function dims(...) return table.concat({ ... }, "x") end
 -- key: value lines describing layer i.
 function api.info(i, opts)
   local L = layer(i)
-  local c, h, P, o = generate(i, opts)
+  local c, h, P, o, F = generate(i, opts)
   local n = shape.counts(L)
   local _, code_lines = c:gsub("\n", "")
   local rows = {
@@ -192,7 +210,9 @@ function api.info(i, opts)
     { "regions", string.format("%d (%d lines of reduction code, budget %d; channel loop unrolled by %d)",
         #P.regions, P.lines, P.budget, P.cu) },
     { "code size", string.format("%d bytes, %d lines (.c) + %d bytes (.h)", #c, code_lines, #h) },
-    { "packed weights", string.format("%d floats", shape.sizes(L).packed) },
+    { "packed kernel", F and string.format("filter-vectorized: %d vectors of %d filters x %d rows x %d pixels; %d lines of reduction code",
+        F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines) or "the tiled kernel above" },
+    { "packed weights", string.format("%d floats", F and F.packed or shape.sizes(L).packed) },
     { "workspace bytes", "0" },
   }
   local out = {}

@@ -27,7 +27,7 @@ local util = import "util"
 
 local M = {}
 
-M.DEFAULT_CODE_BUDGET = 8192    -- lines of reduction code per kernel
+M.DEFAULT_CODE_BUDGET = 4096    -- lines of reduction code per kernel
 local REGION_OVERHEAD = 8        -- lines a region costs besides its taps
 M.L2_WEIGHTS = 1 << 20           -- bytes of weights kept in L2 across tiles
 
@@ -50,6 +50,7 @@ function M.geometry(L)
 end
 
 local function ceil_div(a, b) return (a + b - 1) // b end
+M.ceil_div = ceil_div
 
 -- Modelled cycles per useful multiply-add for a tile shape, on a core with
 -- two FMA pipes of latency 4, two loads per cycle and one shuffle port.
@@ -115,7 +116,7 @@ end
 
 -- Tile starts along an axis of n outputs in tiles of t: 0, t, ... with the
 -- last pulled back to n - t (t <= n), or the single start 0 when t > n.
-local function starts(n, t)
+function M.starts(n, t)
   local count = ceil_div(n, t)
   local list = {}
   for i = 0, count - 1 do list[#list + 1] = math.max(0, math.min(i * t, n - t)) end
@@ -126,9 +127,9 @@ end
 -- output o ([t0, t1)). A class is either a loop over interior starts
 -- { loop = true, first = i, count = n, step = t, last = s } or one border
 -- start { at = s, ranges = { [j] = {t0, t1} or false (no output) } }.
-local function axis_classes(n, t, k, valid)
+function M.axis_classes(n, t, k, valid)
   local classes = {}
-  local list = starts(n, t)
+  local list = M.starts(n, t)
   for _, s in ipairs(list) do
     local ranges, interior = {}, true
     for j = 0, t - 1 do
@@ -156,7 +157,7 @@ local function axis_classes(n, t, k, valid)
 end
 
 -- The full tap range for every position of a loop class.
-local function full_ranges(t, k)
+function M.full_ranges(t, k)
   local r = {}
   for j = 0, t - 1 do r[j] = { 0, k } end
   return r
@@ -168,9 +169,9 @@ end
 -- the region's rows must share one kh range, which becomes a loop, and the
 -- taps are listed for kw only (offsets relative to the loop's kh).
 local function expand_region(G, tile, V, rc, cc, roll_kh)
-  local rows = rc.loop and full_ranges(tile.tr, G.KH) or rc.ranges
+  local rows = rc.loop and M.full_ranges(tile.tr, G.KH) or rc.ranges
   local tw = tile.tv * V
-  local cols = cc.loop and full_ranges(tw, G.KW) or cc.ranges
+  local cols = cc.loop and M.full_ranges(tw, G.KW) or cc.ranges
   local region = { rows = rc, cols = cc, taps = {}, lanes = {}, row_exists = {} }
   local kh_list = {}
   if roll_kh then
@@ -239,10 +240,10 @@ end
 -- roll: "none", "interior" (kh loops where the rows are interior) or "all"
 -- (needs tr = 1, so that every region's rows share one kh range).
 local function layout(G, tile, V, roll)
-  local row_classes = axis_classes(G.OH, tile.tr, G.KH, function(o)
+  local row_classes = M.axis_classes(G.OH, tile.tr, G.KH, function(o)
     return shape.tap_range(o, G.H, G.KH, G.SH, G.DH, G.PT)
   end)
-  local col_classes = axis_classes(G.OW, tile.tv * V, G.KW, function(o)
+  local col_classes = M.axis_classes(G.OW, tile.tv * V, G.KW, function(o)
     return shape.tap_range(o, G.W, G.KW, G.SW, G.DW, G.PL)
   end)
   local regions, per_channel = {}, 0
@@ -306,11 +307,11 @@ function M.tiled(L, isa, budget, forced)
   -- Filter tiles innermost when one group's weights fit comfortably in
   -- L2, so that each input patch is read once for all of them.
   local weight_bytes = fpg * cpg * G.KH * G.KW * 4
-  local order = (weight_bytes <= M.L2_WEIGHTS and #starts(fpg, tile.tf) > 1)
+  local order = (weight_bytes <= M.L2_WEIGHTS and #M.starts(fpg, tile.tf) > 1)
                 and "filters_inner" or "filters_outer"
   return {
     kind = "tiled", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
-    f_starts = starts(fpg, tile.tf), regions = regions, lines = lines,
+    f_starts = M.starts(fpg, tile.tf), regions = regions, lines = lines,
     budget = budget, any_taps = any_taps, order = order,
   }
 end

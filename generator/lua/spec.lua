@@ -27,11 +27,12 @@ end
 
 M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
 M.LAYOUTS = { "nchw" }
+M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
 
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget", "tile" }
+  "code_budget", "tile", "packed_kernel" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
@@ -237,6 +238,11 @@ local function resolve(raw)
   L.alpha = L.activation == "leaky_relu" and (f.alpha or 0.01) or nil
   L.layout = word(ctx, "layout", f.layout, M.LAYOUTS, "nchw")
   L.code_budget = f.code_budget ~= nil and integer(ctx, "code_budget", f.code_budget, 1) or nil
+  -- Which kernel <name>_run uses: chosen by the cost model, or forced.
+  L.packed_kernel = word(ctx, "packed_kernel", f.packed_kernel, M.PACKED_KERNELS, "auto")
+  if L.packed_kernel == "filter_vectors" and L.filters // L.groups == 1 then
+    fail("%s: field 'packed_kernel': \"filter_vectors\" needs more than one filter per group", ctx)
+  end
   if f.tile ~= nil then
     -- The register tile, as convgen tune records it: filters x output rows
     -- x vectors of output columns (clamped to the layer's extent).

@@ -102,30 +102,87 @@ function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
   return lines
 end
 
+-- The statement applying a vectorizable activation to name, or nil.
+local function activate_vector(name, act)
+  if act.kind == "relu" then
+    return string.format("%s = _mm512_max_ps(%s, _mm512_setzero_ps());", name, name)
+  elseif act.kind == "relu6" then
+    return string.format("%s = _mm512_min_ps(_mm512_max_ps(%s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));", name, name)
+  elseif act.kind == "leaky_relu" then
+    return string.format(
+      "%s = _mm512_mask_mul_ps(%s, _mm512_cmp_ps_mask(%s, _mm512_setzero_ps(), _CMP_LE_OQ), %s, _mm512_set1_ps(%s));",
+      name, name, name, name, act.alpha)
+  end
+  return nil
+end
+
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
 -- act.apply spelling it for one float) and store lanes [0, n) at y + off.
 function isa.store(name, y, off, n, act)
   local lines = {}
   local p = y .. " + " .. off
-  if act.kind == "relu" then
-    lines[#lines + 1] = string.format("%s = _mm512_max_ps(%s, _mm512_setzero_ps());", name, name)
-  elseif act.kind == "relu6" then
-    lines[#lines + 1] = string.format("%s = _mm512_min_ps(_mm512_max_ps(%s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));", name, name)
-  elseif act.kind == "leaky_relu" then
-    lines[#lines + 1] = string.format(
-      "%s = _mm512_mask_mul_ps(%s, _mm512_cmp_ps_mask(%s, _mm512_setzero_ps(), _CMP_LE_OQ), %s, _mm512_set1_ps(%s));",
-      name, name, name, name, act.alpha)
-  elseif act.kind == "sigmoid" or act.kind == "tanh" then
+  if act.kind == "sigmoid" or act.kind == "tanh" then
     -- No vector exp in AVX-512F: finish lane by lane.
     lines[#lines + 1] = string.format("{ float t[16]; _mm512_storeu_ps(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
                                       name, n, y, off, act.apply("t[l]"))
     return lines
   end
+  local a = activate_vector(name, act)
+  if a then lines[#lines + 1] = a end
   if n == 16 then
     lines[#lines + 1] = string.format("_mm512_storeu_ps(%s, %s);", p, name)
   else
     lines[#lines + 1] = string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name)
   end
+  return lines
+end
+
+-- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 16
+-- filters, pixels broadcast, stores scattered down the filter planes.
+isa.fv = true
+
+-- The scatter offsets of 16 filter planes of ohw floats each.
+function isa.fv_prelude(ohw)
+  local idx = {}
+  for l = 0, 15 do idx[#idx + 1] = tostring(l * ohw) end
+  return { "const __m512i planes = _mm512_setr_epi32(" .. table.concat(idx, ", ") .. ");",
+           "(void)planes;   /* unused when every store is lane by lane */" }
+end
+
+function isa.fv_acc_init(name, ptr)
+  return string.format("__m512 %s = _mm512_loadu_ps(%s);", name, ptr)
+end
+
+function isa.fv_weights(n, base, offs)
+  local lines = {}
+  for v = 0, n - 1 do
+    lines[#lines + 1] = string.format("const __m512 wv%d = _mm512_loadu_ps(%s + %d);", v, base, offs[v])
+  end
+  return lines
+end
+
+function isa.fv_pixel_fma(x, xi, off, targets)
+  local lines = { string.format("{ const __m512 xp = _mm512_set1_ps(%s[%s %s %d]);", x, xi,
+                                off >= 0 and "+" or "-", math.abs(off)) }
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = _mm512_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- Apply the activation and store the first `live` lanes (a C expression)
+-- at p[l * stride].
+function isa.fv_store(name, p, stride, live, act)
+  local lines = {}
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    lines[#lines + 1] = string.format("{ float t[16]; _mm512_storeu_ps(t, %s); for (int l = 0; l < %s; ++l) (%s)[l * %d] = %s; }",
+                                      name, live, p, stride, act.apply("t[l]"))
+    return lines
+  end
+  local a = activate_vector(name, act)
+  if a then lines[#lines + 1] = a end
+  lines[#lines + 1] = string.format("_mm512_mask_i32scatter_ps(%s, (__mmask16)((1u << %s) - 1u), planes, %s, 4);", p, live, name)
   return lines
 end
 

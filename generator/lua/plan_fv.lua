@@ -1,0 +1,133 @@
+-- plan_fv: the filter-vectorized kernel behind <name>_run.
+--
+-- With the weights packed once (<name>_pack) as vectors of V consecutive
+-- filters per tap, a tile holds TV filter vectors x TR output rows x TP
+-- output pixels per row in accumulators; each tap loads TV weight vectors
+-- (aligned: never split across cache lines) and broadcasts TR*TP input
+-- pixels. The vector runs along the filters, so no lane is lost to a row
+-- shorter than a vector and any stride or dilation costs the same; the
+-- price is a transposed (scattered) store of each finished accumulator.
+-- Depthwise layers have no filters to vectorize and keep the tiled kernel.
+--
+-- Tile placement, border classes and the code budget work as in plan.lua,
+-- with pixels in place of vector lanes.
+
+local plan = import "plan"
+local shape = import "shape"
+
+local M = {}
+
+local ceil_div = plan.ceil_div
+
+-- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
+-- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
+-- cycles per accumulator when the tile is stored.
+function M.tile_cost(L, G, isa, tv, tr, tp)
+  local V = isa.lanes
+  local fpg = L.filters // L.groups
+  local taps = (L.channels // L.groups) * G.KH * G.KW
+  local fmas = tv * tr * tp
+  local loads = tv + tr * tp
+  local cycles = math.max(fmas / 2, loads / 2, 4)
+  local tile_cycles = taps * cycles + 9 * fmas
+  local nb = ceil_div(fpg, V)
+  local useful = G.OH * G.OW * fpg
+  local computed = ceil_div(G.OH, tr) * tr * ceil_div(G.OW, tp) * tp
+                   * ceil_div(nb, tv) * tv * V
+  return tile_cycles / (taps * fmas * V) * computed / useful
+end
+
+function M.choose_tile(L, isa)
+  local G = plan.geometry(L)
+  local nb = ceil_div(L.filters // L.groups, isa.lanes)
+  local best
+  for tv = 1, math.min(nb, 4) do
+    for tr = 1, math.min(G.OH, isa.registers) do
+      for tp = 1, math.min(G.OW, isa.registers) do
+        if tv * tr * tp + tv + 1 <= isa.registers then
+          local cost = M.tile_cost(L, G, isa, tv, tr, tp)
+          if not best or cost < best.cost - 1e-9
+             or (math.abs(cost - best.cost) <= 1e-9 and tv * tr * tp > best.tv * best.tr * best.tp) then
+            best = { tv = tv, tr = tr, tp = tp, cost = cost }
+          end
+        end
+      end
+    end
+  end
+  return { tv = best.tv, tr = best.tr, tp = best.tp }, best.cost
+end
+
+-- The taps of one region: for each (kh, kw), the pixels (row r, pixel j)
+-- whose input lies inside the image, with their input offsets.
+local function expand_region(G, tile, rc, cc)
+  local rows = rc.loop and plan.full_ranges(tile.tr, G.KH) or rc.ranges
+  local cols = cc.loop and plan.full_ranges(tile.tp, G.KW) or cc.ranges
+  local region = { rows = rc, cols = cc, taps = {}, pixels = {} }
+  for r = 0, tile.tr - 1 do
+    for j = 0, tile.tp - 1 do
+      if rows[r] and cols[j] then region.pixels[#region.pixels + 1] = { r = r, j = j } end
+    end
+  end
+  for kh = 0, G.KH - 1 do
+    for kw = 0, G.KW - 1 do
+      local pixels = {}
+      for _, p in ipairs(region.pixels) do
+        local rr, cr = rows[p.r], cols[p.j]
+        if kh >= rr[1] and kh < rr[2] and kw >= cr[1] and kw < cr[2] then
+          pixels[#pixels + 1] = { r = p.r, j = p.j,
+            x = (p.r * G.SH + kh * G.DH) * G.W + p.j * G.SW + kw * G.DW }
+        end
+      end
+      if #pixels > 0 then
+        region.taps[#region.taps + 1] = { w = kh * G.KW + kw, pixels = pixels }
+      end
+    end
+  end
+  return region
+end
+
+-- Plan the packed kernel of L for isa, or return nil (with the reason)
+-- when this family does not apply or does not fit the budget.
+function M.plan(L, isa, budget, forced)
+  if not isa.fv then return nil, "the target has no filter-vector operations" end
+  local fpg = L.filters // L.groups
+  if fpg == 1 then return nil, "one filter per group (depthwise)" end
+  local G = plan.geometry(L)
+  local V = isa.lanes
+  local cpg = L.channels // L.groups
+  local tile = forced or M.choose_tile(L, isa)
+  local nb = ceil_div(fpg, V)
+  tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH), tp = math.min(tile.tp, G.OW) }
+
+  local rows = plan.axis_classes(G.OH, tile.tr, G.KH, function(o)
+    return shape.tap_range(o, G.H, G.KH, G.SH, G.DH, G.PT)
+  end)
+  local cols = plan.axis_classes(G.OW, tile.tp, G.KW, function(o)
+    return shape.tap_range(o, G.W, G.KW, G.SW, G.DW, G.PL)
+  end)
+  local regions, per_channel, any_taps = {}, 0, false
+  for _, rc in ipairs(rows) do
+    for _, cc in ipairs(cols) do
+      local R = expand_region(G, tile, rc, cc)
+      regions[#regions + 1] = R
+      for _, t in ipairs(R.taps) do per_channel = per_channel + tile.tv + #t.pixels * (1 + tile.tv) end
+      any_taps = any_taps or #R.taps > 0
+    end
+  end
+  local overhead = 8 * #regions
+  local cu
+  for d = cpg, 1, -1 do
+    if cpg % d == 0 and overhead + per_channel * d <= budget then cu = d; break end
+  end
+  if not cu then return nil, "over the code budget" end
+  local K = cpg * L.kernel_h * L.kernel_w
+  return {
+    kind = "fv", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
+    nb = nb, b_starts = plan.starts(nb, tile.tv), regions = regions,
+    lines = overhead + per_channel * cu, budget = budget, any_taps = any_taps,
+    K = K, packed = L.groups * nb * V * (K + 1),
+    cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp),
+  }
+end
+
+return M
