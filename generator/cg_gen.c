@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -64,6 +65,8 @@ void cg_gen_free(cg_gen *g)
 struct load_args {
     const char *path, *text;
     size_t len;
+    const char *tuned_path, *tuned_text;
+    size_t tuned_len;
 };
 
 static int p_load(lua_State *L)
@@ -72,25 +75,50 @@ static int p_load(lua_State *L)
     push_api(L, "load");
     lua_pushstring(L, a->path);
     lua_pushlstring(L, a->text, a->len);
-    lua_call(L, 2, 0);
+    if (a->tuned_text) {
+        lua_pushstring(L, a->tuned_path);
+        lua_pushlstring(L, a->tuned_text, a->tuned_len);
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }
+    lua_call(L, 4, 0);
     return 0;
 }
 
 int cg_gen_load_string(cg_gen *g, const char *path, const char *text, char *err, size_t errlen)
 {
-    struct load_args a = { path, text, strlen(text) };
+    struct load_args a = { path, text, strlen(text), NULL, NULL, 0 };
     return cg_host_pcall(g->host, p_load, &a, err, errlen);
 }
 
 int cg_gen_load_file(cg_gen *g, const char *path, char *err, size_t errlen)
 {
-    struct load_args a = { path, NULL, 0 };
-    char *text;
-    if (cg_read_file(path, &text, &a.len, err, errlen) != 0)
+    struct load_args a = { path, NULL, 0, NULL, NULL, 0 };
+    char *text, *tuned = NULL, *tuned_path = malloc(strlen(path) + 8);
+    if (!tuned_path) {
+        snprintf(err, errlen, "out of memory");
+        return CG_ERR_INTERNAL;
+    }
+    sprintf(tuned_path, "%s.tuned", path);
+    if (cg_read_file(path, &text, &a.len, err, errlen) != 0) {
+        free(tuned_path);
         return CG_ERR_INPUT;
+    }
+    if (access(tuned_path, F_OK) == 0) {
+        if (cg_read_file(tuned_path, &tuned, &a.tuned_len, err, errlen) != 0) {
+            free(text);
+            free(tuned_path);
+            return CG_ERR_INPUT;
+        }
+        a.tuned_path = tuned_path;
+        a.tuned_text = tuned;
+    }
     a.text = text;
     int rc = cg_host_pcall(g->host, p_load, &a, err, errlen);
     free(text);
+    free(tuned);
+    free(tuned_path);
     return rc;
 }
 
@@ -188,6 +216,10 @@ static void push_options(lua_State *L, const cg_gen_options *o)
         lua_pushinteger(L, o->code_budget);
         lua_setfield(L, -2, "code_budget");
     }
+    if (o->variant > 0) {
+        lua_pushinteger(L, o->variant);
+        lua_setfield(L, -2, "variant");
+    }
 }
 
 /* A malloc'd copy of the string at index idx; raises on out of memory. */
@@ -274,4 +306,79 @@ int cg_gen_info(cg_gen *g, int i, const cg_gen_options *opts, char **text,
     struct info_args a = { i, opts, text };
     *text = NULL;
     return cg_host_pcall(g->host, p_info, &a, err, errlen);
+}
+
+struct candidates_args {
+    int index;
+    const cg_gen_options *opts;
+    char ***names;
+    int *count;
+};
+
+static int p_candidates(lua_State *L)
+{
+    struct candidates_args *a = lua_touserdata(L, 1);
+    push_api(L, "candidates");
+    lua_pushinteger(L, a->index + 1);
+    push_options(L, a->opts);
+    lua_call(L, 2, 1);
+    int n = (int)luaL_len(L, -1);
+    *a->names = calloc((size_t)n + 1, sizeof **a->names);
+    if (!*a->names)
+        return luaL_error(L, "out of memory");
+    for (int k = 0; k < n; ++k) {
+        lua_geti(L, -1, k + 1);
+        (*a->names)[k] = copy_string(L, -1, NULL);
+        lua_pop(L, 1);
+        *a->count = k + 1;
+    }
+    return 0;
+}
+
+int cg_gen_candidates(cg_gen *g, int i, const cg_gen_options *opts, char ***names, int *count,
+                      char *err, size_t errlen)
+{
+    struct candidates_args a = { i, opts, names, count };
+    *names = NULL;
+    *count = 0;
+    int rc = cg_host_pcall(g->host, p_candidates, &a, err, errlen);
+    if (rc != CG_OK && *names) {
+        for (int k = 0; k < *count; ++k)
+            free((*names)[k]);
+        free(*names);
+        *names = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+struct record_args {
+    int index;
+    const cg_gen_options *opts;
+    int best, plain;
+    char **text;
+};
+
+static int p_record(lua_State *L)
+{
+    struct record_args *a = lua_touserdata(L, 1);
+    push_api(L, "tuned_record");
+    lua_pushinteger(L, a->index + 1);
+    push_options(L, a->opts);
+    lua_pushinteger(L, a->best);
+    if (a->plain > 0)
+        lua_pushinteger(L, a->plain);
+    else
+        lua_pushnil(L);
+    lua_call(L, 4, 1);
+    *a->text = copy_string(L, -1, NULL);
+    return 0;
+}
+
+int cg_gen_tuned_record(cg_gen *g, int i, const cg_gen_options *opts, int best, int plain,
+                        char **text, char *err, size_t errlen)
+{
+    struct record_args a = { i, opts, best, plain, text };
+    *text = NULL;
+    return cg_host_pcall(g->host, p_record, &a, err, errlen);
 }

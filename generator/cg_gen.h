@@ -20,6 +20,7 @@ typedef struct cg_gen cg_gen;
 typedef struct cg_gen_options {
     const char *target;   /* NULL: "generic" */
     int code_budget;      /* 0: the default; a spec's code_budget wins */
+    int variant;          /* 0, or k: generate tune candidate k (from 1) */
 } cg_gen_options;
 
 /* Generated sources of one layer and how to build them; free with
@@ -37,7 +38,8 @@ typedef struct cg_sources {
 cg_gen *cg_gen_new(const char *template_dir, int *status, char *err, size_t errlen);
 void cg_gen_free(cg_gen *g);
 
-/* Read a spec file and add its layers. */
+/* Read a spec file and add its layers; PATH.tuned, if it exists, holds
+ * the choices convgen tune recorded for them. */
 int cg_gen_load_file(cg_gen *g, const char *path, char *err, size_t errlen);
 /* The same for spec text already in memory; path names it in messages. */
 int cg_gen_load_string(cg_gen *g, const char *path, const char *text, char *err, size_t errlen);
@@ -55,5 +57,15 @@ void cg_sources_free(cg_sources *s);
 /* Layer i's "key: value" report lines (free() the string). */
 int cg_gen_info(cg_gen *g, int i, const cg_gen_options *opts, char **text,
                 char *err, size_t errlen);
+
+/* The tune candidates of layer i: *count descriptions in *names (free
+ * each and the array). */
+int cg_gen_candidates(cg_gen *g, int i, const cg_gen_options *opts, char ***names, int *count,
+                      char *err, size_t errlen);
+
+/* The .tuned line recording candidate best for the packed entry and
+ * candidate plain (0: none) for the plain entry (free() the string). */
+int cg_gen_tuned_record(cg_gen *g, int i, const cg_gen_options *opts, int best, int plain,
+                        char **text, char *err, size_t errlen);
 
 #endif

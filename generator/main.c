@@ -16,6 +16,8 @@
 #include "cg_files.h"
 #include "cg_gen.h"
 #include "cg_jit.h"
+#include "cg_tensor.h"
+#include "cg_time.h"
 #include "cg_verify.h"
 
 #ifndef CONVGEN_VERSION
@@ -35,6 +37,7 @@ static const char usage_main[] =
     "  generate   write <name>.c and <name>.h for every layer\n"
     "  check      compile every layer in-process and compare it with the reference\n"
     "  info       print every layer's shapes, parameter and MAC counts, code size\n"
+    "  tune       time candidate kernels on this machine and record the fastest\n"
     "\n"
     "'convgen COMMAND --help' describes a command; 'convgen --version' prints the version.\n";
 
@@ -65,6 +68,17 @@ static const char usage_info[] =
     "Print 'key: value' lines for every layer: shapes, padding as resolved,\n"
     "parameters, MACs, FLOPs, generated code size and workspace bytes.\n";
 
+static const char usage_tune[] =
+    "usage: convgen tune SPEC... [--target T] [OPTIONS]\n"
+    "\n"
+    "For every layer, build the candidate kernels the cost model ranks best\n"
+    "(tile shapes of the tiled and, where the target has it, the filter-\n"
+    "vectorized family) with the system compiler (cc -O3 -march=native),\n"
+    "check each against the reference, time its packed entry on this machine\n"
+    "(median of 7 samples) and write the fastest to SPEC.tuned beside each\n"
+    "spec. generate, check and info then use the recorded choices for that\n"
+    "target without timing again; fields set in the spec itself still win.\n";
+
 static const char usage_common[] =
     "\n"
     "  --target T           generic (portable C99, default), avx2 (x86-64 AVX2+FMA)\n"
@@ -79,6 +93,7 @@ struct cli {
     const char *command;
     const char **specs;
     int nspecs;
+    int *spec_first;          /* layer index where spec k starts; [nspecs] = count */
     const char *outdir;
     const char *templates;
     cg_gen_options gen;
@@ -128,7 +143,8 @@ static int parse_unsigned(const char *s, unsigned long long max, unsigned long l
 static int parse_args(int argc, char **argv, struct cli *c)
 {
     c->specs = calloc((size_t)argc, sizeof *c->specs);
-    if (!c->specs)
+    c->spec_first = calloc((size_t)argc + 1, sizeof *c->spec_first);
+    if (!c->specs || !c->spec_first)
         return EXIT_INTERNAL;
     c->outdir = ".";
     c->seed = 1;
@@ -173,7 +189,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 }
 
 /* Load every spec; on error print it and return the exit status. */
-static int load_specs(const struct cli *c, cg_gen **out)
+static int load_specs(struct cli *c, cg_gen **out)
 {
     char err[ERRLEN];
     int status;
@@ -183,6 +199,7 @@ static int load_specs(const struct cli *c, cg_gen **out)
         return status == CG_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_INTERNAL;
     }
     for (int i = 0; i < c->nspecs; ++i) {
+        c->spec_first[i] = cg_gen_count(g);
         int rc = cg_gen_load_file(g, c->specs[i], err, sizeof err);
         if (rc != CG_OK) {
             fprintf(stderr, "convgen: %s\n", err);
@@ -190,6 +207,7 @@ static int load_specs(const struct cli *c, cg_gen **out)
             return rc == CG_ERR_INPUT ? EXIT_BAD_INPUT : EXIT_INTERNAL;
         }
     }
+    c->spec_first[c->nspecs] = cg_gen_count(g);
     *out = g;
     return 0;
 }
@@ -374,6 +392,168 @@ static int cmd_info(const struct cli *c, cg_gen *g)
     return 0;
 }
 
+/* One timed call of a packed entry, for cg_time_median. */
+struct run_call {
+    cg_run_fn run;
+    const float *input, *packed;
+    float *output;
+};
+
+static void call_run(void *arg)
+{
+    struct run_call *c = arg;
+    c->run(c->input, c->packed, c->output);
+}
+
+/* Build candidate k of layer i, check it and time its packed entry.
+ * Returns seconds per call, or a negative value (reason printed). */
+static double time_candidate(const struct cli *c, cg_gen *g, int i, int k, const cg_conv *p)
+{
+    char err[ERRLEN], flags[256];
+    cg_gen_options opts = c->gen;
+    opts.variant = k;
+    cg_sources src;
+    if (cg_gen_emit(g, i, &opts, &src, err, sizeof err) != CG_OK) {
+        printf("not generated: %s\n", err);
+        return -1;
+    }
+    snprintf(flags, sizeof flags, "-std=c99 -O3 -march=native %s", src.cflags);
+    cg_so *so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
+    size_t packed_size = src.packed_size;
+    cg_sources_free(&src);
+    if (!so) {
+        printf("did not build: %s\n", err);
+        return -1;
+    }
+    char sym[96];
+    cg_pack_fn pack;
+    cg_run_fn run;
+    void *ps, *rs;
+    snprintf(sym, sizeof sym, "%s_pack", p->name);
+    ps = cg_so_symbol(so, sym);
+    snprintf(sym, sizeof sym, "%s_run", p->name);
+    rs = cg_so_symbol(so, sym);
+    memcpy(&pack, &ps, sizeof pack);
+    memcpy(&run, &rs, sizeof run);
+    double t = -1;
+    cg_compare r;
+    if (!pack || !run || cg_verify_packed(p, pack, run, packed_size, c->seed, &r) != 0) {
+        printf("could not run\n");
+    } else if (r.failures) {
+        printf("FAIL: disagrees with the reference (skipped)\n");
+    } else {
+        float *in = malloc(cg_conv_input_size(p) * sizeof *in);
+        float *w = malloc(cg_conv_weights_size(p) * sizeof *w);
+        float *b = malloc(cg_conv_bias_size(p) * sizeof *b);
+        float *packed = malloc(packed_size * sizeof *packed);
+        float *out = malloc(cg_conv_output_size(p) * sizeof *out);
+        if (in && w && b && packed && out) {
+            cg_rng rng;
+            cg_rng_seed(&rng, c->seed);
+            cg_fill_uniform(in, cg_conv_input_size(p), &rng, -1.0f, 1.0f);
+            cg_fill_uniform(w, cg_conv_weights_size(p), &rng, -1.0f, 1.0f);
+            cg_fill_uniform(b, cg_conv_bias_size(p), &rng, -1.0f, 1.0f);
+            pack(w, p->bias ? b : NULL, packed);
+            struct run_call call = { run, in, packed, out };
+            t = cg_time_median(call_run, &call, 7, 0.02);
+        }
+        free(in);
+        free(w);
+        free(b);
+        free(packed);
+        free(out);
+    }
+    cg_so_free(so);
+    return t;
+}
+
+static int cmd_tune(const struct cli *c, cg_gen *g)
+{
+    char err[ERRLEN];
+    int status = 0;
+    cg_outset *set = cg_outset_new();
+    if (!set)
+        return report(CG_ERR_INTERNAL, "out of memory");
+    for (int s = 0; s < c->nspecs && status == 0; ++s) {
+        size_t len = 0, cap = 4096;
+        char *text = malloc(cap);
+        if (!text) {
+            status = report(CG_ERR_INTERNAL, "out of memory");
+            break;
+        }
+        len = (size_t)snprintf(text, cap, "-- Written by convgen tune: the fastest variants measured on this machine.\n");
+        for (int i = c->spec_first[s]; i < c->spec_first[s + 1] && status == 0; ++i) {
+            cg_conv p;
+            char **names;
+            int count, rc = cg_gen_params(g, i, &p, err, sizeof err);
+            if (rc == CG_OK)
+                rc = cg_gen_candidates(g, i, &c->gen, &names, &count, err, sizeof err);
+            if (rc != CG_OK) {
+                status = report(rc, err);
+                break;
+            }
+            double flops = 2.0 * cg_conv_output_size(&p) * cg_conv_reduction_length(&p);
+            int best = 0, plain = 0;
+            double best_t = 0, plain_t = 0;
+            printf("%s: %d candidates\n", p.name, count);
+            for (int k = 1; k <= count; ++k) {
+                printf("  %-28s ", names[k - 1]);
+                fflush(stdout);
+                double t = time_candidate(c, g, i, k, &p);
+                if (t > 0) {
+                    printf("%10.1f us %8.1f GFLOP/s\n", t * 1e6, flops / t * 1e-9);
+                    if (!best || t < best_t) {
+                        best = k;
+                        best_t = t;
+                    }
+                    if (strncmp(names[k - 1], "tiled", 5) == 0 && (!plain || t < plain_t)) {
+                        plain = k;
+                        plain_t = t;
+                    }
+                }
+            }
+            if (best) {
+                char *line;
+                printf("  fastest: %s\n", names[best - 1]);
+                if (cg_gen_tuned_record(g, i, &c->gen, best, plain, &line, err, sizeof err) != CG_OK) {
+                    status = report(CG_ERR_INTERNAL, err);
+                } else {
+                    size_t n = strlen(line);
+                    while (len + n + 1 > cap)
+                        text = realloc(text, cap *= 2);
+                    if (!text) {
+                        status = report(CG_ERR_INTERNAL, "out of memory");
+                    } else {
+                        memcpy(text + len, line, n + 1);
+                        len += n;
+                    }
+                    free(line);
+                }
+            } else {
+                fprintf(stderr, "convgen tune: %s: no candidate could be timed\n", p.name);
+                status = EXIT_CHECK_FAILED;
+            }
+            for (int k = 0; k < count; ++k)
+                free(names[k]);
+            free(names);
+        }
+        if (status == 0) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s.tuned", c->specs[s]);
+            if (cg_outset_add(set, path, text, len, err, sizeof err) != 0)
+                status = report(CG_ERR_INPUT, err);
+        }
+        free(text);
+    }
+    if (status == 0 && cg_outset_commit(set, err, sizeof err) != 0)
+        status = report(CG_ERR_INPUT, err);
+    if (status == 0)
+        for (int s = 0; s < c->nspecs; ++s)
+            printf("wrote %s.tuned\n", c->specs[s]);
+    cg_outset_free(set);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -383,6 +563,7 @@ int main(int argc, char **argv)
         { "generate", usage_generate, cmd_generate },
         { "check", usage_check, cmd_check },
         { "info", usage_info, cmd_info },
+        { "tune", usage_tune, cmd_tune },
     };
 
     if (argc < 2)
@@ -407,6 +588,7 @@ int main(int argc, char **argv)
             cg_gen_free(g);
         }
         free(c.specs);
+        free(c.spec_first);
         fflush(stdout);
         return status;
     }

@@ -49,8 +49,8 @@ static void test_help_is_printed_for_every_command(void **state)
     (void)state;
     assert_int_equal(convgen(NULL, "--help", NULL, NULL, NULL, NULL, NULL), 0);
     assert_non_null(strstr(out, "usage: convgen COMMAND"));
-    const char *commands[] = { "generate", "check", "info" };
-    for (int i = 0; i < 3; ++i) {
+    const char *commands[] = { "generate", "check", "info", "tune" };
+    for (int i = 0; i < 4; ++i) {
         assert_int_equal(convgen(NULL, commands[i], "--help", NULL, NULL, NULL, NULL), 0);
         char want[64];
         snprintf(want, sizeof want, "usage: convgen %s", commands[i]);
@@ -247,6 +247,45 @@ static void test_templates_override_and_check_catches_a_wrong_kernel(void **stat
     ts_rmtree(dir);
 }
 
+/* tune times candidates, records the fastest beside the spec, and the
+ * record then steers generation without timing again. */
+static void test_tune_records_a_choice_that_generate_reuses(void **state)
+{
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        print_message("this CPU has no AVX2+FMA: tune for avx2 cannot run here\n");
+        skip();
+    }
+    char dir[64], spec[96], tuned[112];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/t.lua", dir);
+    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
+    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 3, height = 10, width = 12 },\n"
+                        "  filters = 20, kernel = 3, padding = 1, activation = \"relu\" }\n");
+    if (convgen(NULL, "tune", spec, "--target", "avx2", NULL, NULL) != 0)
+        fail_msg("tune failed:\n%s%s", out, errout);
+    assert_non_null(strstr(out, "fastest: "));
+    assert_int_equal(access(tuned, R_OK), 0);
+
+    /* A record naming a tile the model would not pick is obeyed. */
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"tiled\",\n"
+                         "        tile = { filters = 1, rows = 1, vectors = 1 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx2", NULL, NULL), 0);
+    assert_non_null(strstr(out, "tile: 1 filters x 1 rows x 1 vectors"));
+    assert_int_equal(convgen(NULL, "check", spec, "--target", "avx2", NULL, NULL), 0);
+    /* Another target is not steered by it. */
+    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 0);
+    assert_null(strstr(out, "tile: 1 filters x 1 rows x 1 vectors"));
+
+    /* A broken record is an input error naming its file and line. */
+    ts_write_file(tuned, "\ntuned { layer = \"t\", target = \"avx2\", tile = { filters = 0, rows = 1, vectors = 1 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "t.lua.tuned:2:"));
+    assert_non_null(strstr(errout, "tile.filters"));
+    ts_rmtree(dir);
+}
+
 /* The templates are inside the binary: an installed convgen works from
  * any directory, with nothing beside it. */
 static void test_installed_convgen_works_from_anywhere(void **state)
@@ -275,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_bad_specs_exit_2_name_the_field_and_write_nothing),
         cmocka_unit_test(test_every_example_spec_builds_clean_and_passes_check),
         cmocka_unit_test(test_templates_override_and_check_catches_a_wrong_kernel),
+        cmocka_unit_test(test_tune_records_a_choice_that_generate_reuses),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,10 +9,12 @@ local shape = import "shape"
 local spec = import "spec"
 local plan = import "plan"
 local plan_fv = import "plan_fv"
+local tune = import "tune"
 local template = import "template"
 
 local api = {}
 local layers = {}
+local by_name = {}   -- upper-cased name -> layer
 
 -- Targets: each has templates/conv2d/<target>/isa.lua; "native" picks
 -- the best one the machine running convgen supports.
@@ -20,16 +22,25 @@ api.TARGETS = { "generic", "avx2", "avx512", "neon", "native" }
 
 local function basename(path) return (path:match("([^/]+)$")) or path end
 
-function api.load(path, text)
+-- Load a spec's text, and the text of its .tuned record if it has one.
+function api.load(path, text, tuned_path, tuned_text)
+  host.set_context(path)
   local new = spec.load(path, text, host.sandbox_call)
+  if #layers + #new > spec.MAX_LAYERS then
+    util.fail("%s: more than %d layers in all (convgen's limit for one run)", path, spec.MAX_LAYERS)
+  end
+  local records = tuned_text and tune.parse(tuned_path, tuned_text, host.sandbox_call) or {}
+  for _, L in ipairs(new) do L.tuned = records[L.name] end
   for _, L in ipairs(new) do
-    for _, other in ipairs(layers) do
-      if other.name:upper() == L.name:upper() then
-        util.fail("%s:%d: layer '%s': name clashes with layer '%s' at %s:%d (names must differ even ignoring case: they become file names and macros)",
-                  L.source, L.line, L.name, other.name, other.source, other.line)
-      end
+    local other = by_name[L.name:upper()]
+    if other then
+      util.fail("%s:%d: layer '%s': name clashes with layer '%s' at %s:%d (names must differ even ignoring case: they become file names and macros)",
+                L.source, L.line, L.name, other.name, other.source, other.line)
     end
+  end
+  for _, L in ipairs(new) do
     layers[#layers + 1] = L
+    by_name[L.name:upper()] = L
   end
   return #new
 end
@@ -94,6 +105,9 @@ local function options(L, opts)
     util.fail("unknown target '%s' (available: %s)", target, table.concat(api.TARGETS, ", "))
   end
   target = resolve_target(target)
+  if opts.code_budget and opts.code_budget > spec.MAX_CODE_BUDGET then
+    util.fail("--code-budget %d is too large (at most %d lines)", opts.code_budget, spec.MAX_CODE_BUDGET)
+  end
   return {
     target = target,
     isa = load_isa(target),
@@ -141,15 +155,29 @@ end
 -- model says it is faster, else the same tiled kernel.
 local function generate(i, opts)
   local L = layer(i)
+  host.set_context(string.format("%s:%d: layer '%s'", L.source, L.line, L.name))
   local o = options(L, opts)
-  local P = plan.tiled(L, o.isa, o.budget, L.tile)
+  -- Choices: the spec's own fields, else the .tuned record for this
+  -- target, else the cost model; a variant being tuned overrides all.
+  local tile, packed_kernel, fv_tile = L.tile, L.packed_kernel, nil
+  local rec = L.tuned and L.tuned[o.target]
+  if rec then
+    tile = tile or rec.tile
+    if packed_kernel == "auto" then packed_kernel = rec.packed_kernel end
+    fv_tile = rec.fv_tile
+  end
+  local v = opts and opts.variant and api.candidate(i, opts, opts.variant)
+  if v then
+    packed_kernel, tile, fv_tile = v.packed_kernel, v.tile or tile, v.fv_tile
+  end
+  local P = plan.tiled(L, o.isa, o.budget, tile)
   local F, why = nil, nil
-  if L.packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget) end
-  if L.packed_kernel == "filter_vectors" and not F then
+  if packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile) end
+  if packed_kernel == "filter_vectors" and not F then
     util.fail("%s:%d: layer '%s': field 'packed_kernel': no filter-vectorized kernel for target %s: %s",
               L.source, L.line, L.name, o.target, why)
   end
-  if F and L.packed_kernel == "auto"
+  if F and packed_kernel == "auto"
      and F.cost >= plan.tile_cost(L, P.G, o.isa, P.tile.tf, P.tile.tr, P.tile.tv) then
     F = nil
   end
@@ -173,6 +201,34 @@ local function generate(i, opts)
 end
 
 -- Layer i's sources and how to build them: c, h, target, tinycc, cflags.
+-- The variants convgen tune times for layer i: their descriptions.
+local candidate_cache = {}
+function api.candidates(i, opts)
+  local L = layer(i)
+  local o = options(L, opts)
+  local key = i .. "/" .. o.target
+  candidate_cache[key] = candidate_cache[key] or tune.candidates(L, o.isa, 4)
+  local names = {}
+  for k, v in ipairs(candidate_cache[key]) do names[k] = tune.describe(v) end
+  return names
+end
+
+function api.candidate(i, opts, k)
+  local key = i .. "/" .. options(layer(i), opts).target
+  local v = candidate_cache[key] and candidate_cache[key][k]
+  if not v then error("candidate " .. tostring(k) .. " of layer " .. i .. " was not listed") end
+  return v
+end
+
+-- The .tuned line for layer i: variant best for the packed entry, and the
+-- fastest tiled variant plain (may be nil) for the plain entry.
+function api.tuned_record(i, opts, best, plain)
+  local o = options(layer(i), opts)
+  local v = api.candidate(i, opts, best)
+  local p = plain and api.candidate(i, opts, plain)
+  return tune.record(layer(i), o.target, v, p and p.tile)
+end
+
 function api.emit(i, opts)
   local c, h, _, o, F = generate(i, opts)
   return { c = c, h = h, target = o.target, tinycc = o.isa.tinycc, cflags = o.isa.cflags,

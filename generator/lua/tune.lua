@@ -1,0 +1,137 @@
+-- tune: the variants convgen tune times, and the record it leaves.
+--
+-- `convgen tune SPEC` builds each candidate variant of every layer with the
+-- system compiler, times its packed entry on this machine and writes the
+-- fastest to SPEC.tuned beside the spec, as data:
+--
+--   tuned { layer = "conv1", target = "avx512", packed_kernel = "filter_vectors",
+--           tile = { filters = 6, rows = 4, vectors = 1 },
+--           fv_tile = { vectors = 2, rows = 1, pixels = 14 } }
+--
+-- When convgen loads SPEC it also loads SPEC.tuned if there is one, and
+-- generating a layer for a recorded target uses the recorded choices, so
+-- the timing is not repeated. Fields written in the spec itself win.
+
+local util = import "util"
+local plan = import "plan"
+local plan_fv = import "plan_fv"
+
+local M = {}
+
+local fail = util.fail
+
+local function int_field(path, line, t, key, sub)
+  local v = t[key] and t[key][sub]
+  if math.type(v) ~= "integer" or v < 1 then
+    fail("%s:%d: tuned: field '%s.%s' must be a positive integer", path, line, key, sub)
+  end
+  return v
+end
+
+-- Parse the text of a .tuned file into { [layer] = { [target] = record } }.
+function M.parse(path, text, sandbox_call)
+  local records = {}
+  local function tuned(t)
+    local line = debug.getinfo(2, "l").currentline
+    if type(t) ~= "table" or type(t.layer) ~= "string" or type(t.target) ~= "string" then
+      fail("%s:%d: tuned { } needs layer and target strings", path, line)
+    end
+    local r = { packed_kernel = t.packed_kernel or "auto" }
+    if r.packed_kernel ~= "auto" and r.packed_kernel ~= "tiled" and r.packed_kernel ~= "filter_vectors" then
+      fail("%s:%d: tuned: unknown packed_kernel %q", path, line, tostring(r.packed_kernel))
+    end
+    if t.tile then
+      r.tile = { tf = int_field(path, line, t, "tile", "filters"), tr = int_field(path, line, t, "tile", "rows"),
+                 tv = int_field(path, line, t, "tile", "vectors") }
+    end
+    if t.fv_tile then
+      r.fv_tile = { tv = int_field(path, line, t, "fv_tile", "vectors"), tr = int_field(path, line, t, "fv_tile", "rows"),
+                    tp = int_field(path, line, t, "fv_tile", "pixels") }
+    end
+    records[t.layer] = records[t.layer] or {}
+    records[t.layer][t.target] = r
+  end
+  local chunk, err = load(text, "@" .. path, "t", { tuned = tuned })
+  if not chunk then fail("%s", err) end
+  local ok, e = sandbox_call(chunk)
+  if not ok then
+    if util.is_user_error(e) then error(e, 0) end
+    fail("%s", tostring(e))
+  end
+  return records
+end
+
+-- The variants worth timing for layer L on isa: the model's best few
+-- tiles of each kernel family, best first.
+function M.candidates(L, isa, per_family)
+  local G = plan.geometry(L)
+  local list = {}
+  local scored = {}
+  local fpg = L.filters // L.groups
+  local V = isa.lanes
+  for tf = 1, math.min(fpg, isa.registers - 2) do
+    for tr = 1, math.min(G.OH, isa.registers) do
+      for tv = 1, math.min(plan.ceil_div(G.OW, V), 4) do
+        if (tv == 1 or tv * V <= G.OW) and tf * tr * tv + tf + 1 <= isa.registers then
+          scored[#scored + 1] = { cost = plan.tile_cost(L, G, isa, tf, tr, tv),
+                                  v = { packed_kernel = "tiled", tile = { tf = tf, tr = tr, tv = tv } } }
+        end
+      end
+    end
+  end
+  if isa.fv and fpg > 1 then
+    local nb = plan.ceil_div(fpg, V)
+    for tv = 1, math.min(nb, 4) do
+      for tr = 1, math.min(G.OH, isa.registers) do
+        for tp = 1, math.min(G.OW, isa.registers) do
+          if tv * tr * tp + tv + 1 <= isa.registers then
+            scored[#scored + 1] = { cost = plan_fv.tile_cost(L, G, isa, tv, tr, tp),
+                                    v = { packed_kernel = "filter_vectors", fv_tile = { tv = tv, tr = tr, tp = tp } } }
+          end
+        end
+      end
+    end
+  end
+  table.sort(scored, function(a, b)
+    if a.cost ~= b.cost then return a.cost < b.cost end
+    local ta, tb = a.v.tile or a.v.fv_tile, b.v.tile or b.v.fv_tile
+    return (ta.tf or ta.tv) * 1000000 + ta.tr * 1000 + (ta.tv or ta.tp)
+         < (tb.tf or tb.tv) * 1000000 + tb.tr * 1000 + (tb.tv or tb.tp)
+  end)
+  local taken = { tiled = 0, filter_vectors = 0 }
+  for _, s in ipairs(scored) do
+    local k = s.v.packed_kernel
+    if taken[k] < per_family then
+      taken[k] = taken[k] + 1
+      s.v.cost = s.cost
+      list[#list + 1] = s.v
+    end
+  end
+  return list
+end
+
+function M.describe(v)
+  if v.packed_kernel == "filter_vectors" then
+    local t = v.fv_tile
+    return string.format("filter_vectors %dx%dx%d", t.tv, t.tr, t.tp)
+  end
+  local t = v.tile
+  return string.format("tiled %dx%dx%d", t.tf, t.tr, t.tv)
+end
+
+-- The .tuned line recording variant v (and the tiled tile for the plain
+-- entry) for layer L and target.
+function M.record(L, target, v, plain_tile)
+  local parts = { string.format("tuned { layer = %q, target = %q, packed_kernel = %q", L.name, target, v.packed_kernel) }
+  local t = plain_tile or v.tile
+  if t then
+    parts[#parts + 1] = string.format("tile = { filters = %d, rows = %d, vectors = %d }", t.tf, t.tr, t.tv)
+  end
+  if v.fv_tile then
+    local f = v.fv_tile
+    parts[#parts + 1] = string.format("fv_tile = { vectors = %d, rows = %d, pixels = %d }", f.tv, f.tr, f.tp)
+  end
+  return table.concat(parts, ", ") .. " }\n"
+end
+
+return M
