@@ -4,6 +4,9 @@
 #   make demo       generate, check and describe the demo spec
 #   make test       build and run every cmocka test
 #   make install    install convgen into $(PREFIX)/bin (templates are embedded)
+#   make test-sanitize   the same tests, everything built with ASan + UBSan
+#   make test-valgrind   memcheck over convgen check of the example specs
+#   make fuzz       run each libFuzzer target for FUZZ_TIME seconds (clang)
 #
 # Each of these first installs any missing Debian package (.ci/deps).
 
@@ -12,6 +15,10 @@ CONVGEN_VERSION := 0.1.0
 PREFIX ?= /usr/local
 CC ?= cc
 CFLAGS ?= -O2 -g
+# Where objects and test programs go (B) and where convgen goes (BIN):
+# test-sanitize and fuzz build into their own directories.
+B ?= build
+BIN ?= bin
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 TCC_DIR ?= /usr/lib/$(MULTIARCH)/tcc
 
@@ -20,7 +27,7 @@ LUA_CFLAGS = $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/inclu
 LUA_LIBS = $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 
 HOST_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(CFLAGS) \
-	-Igenerator -Iruntime -Ibuild $(LUA_CFLAGS) \
+	-Igenerator -Iruntime -I$(B) $(LUA_CFLAGS) \
 	-DCONVGEN_VERSION='"$(CONVGEN_VERSION)"' -DCG_TCC_DIR='"$(TCC_DIR)"'
 LIBS = $(LUA_LIBS) -ltcc -ldl -lpthread -lm
 
@@ -28,72 +35,179 @@ LUA_MODULES := $(wildcard generator/lua/*.lua)
 TEMPLATES := $(shell find templates -type f | LC_ALL=C sort)
 RUNTIME_SRC := $(wildcard runtime/*.c)
 GENERATOR_SRC := generator/cg_host.c generator/cg_gen.c generator/cg_files.c
-LIB_OBJ := $(patsubst %.c,build/%.o,$(RUNTIME_SRC) $(GENERATOR_SRC)) build/cg_embedded.o
+LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(RUNTIME_SRC) $(GENERATOR_SRC)) $(B)/cg_embedded.o
 
 TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
-TEST_BINS := $(addprefix build/tests/,$(TESTS))
-TEST_SUPPORT := build/tests/support.o
+TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
+TEST_SUPPORT := $(B)/tests/support.o
 
 .PHONY: all deps demo test install clean FORCE
-all: bin/convgen
+all: $(BIN)/convgen
 
 deps:
 	@./.ci/deps build
 
-build/%.o: %.c | deps
+$(B)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
 
-build/embed: generator/embed.c | deps
-	@mkdir -p build
+$(B)/embed: generator/embed.c | deps
+	@mkdir -p $(B)
 	$(CC) $(HOST_CFLAGS) -o $@ $<
 
 # The Lua modules and templates, compiled into the binary. The list file
 # changes when a file is added or removed, which mtimes alone miss.
 EMBEDDED_LIST := $(LUA_MODULES) $(TEMPLATES)
-build/embedded.list: FORCE
-	@mkdir -p build
+$(B)/embedded.list: FORCE
+	@mkdir -p $(B)
 	@echo '$(EMBEDDED_LIST)' | cmp -s - $@ || echo '$(EMBEDDED_LIST)' > $@
 
-build/cg_embedded.c: build/embed build/embedded.list $(LUA_MODULES) $(TEMPLATES)
-	./build/embed $@ $(foreach f,$(LUA_MODULES),lua/$(notdir $(f))=$(f)) \
+$(B)/cg_embedded.c: $(B)/embed $(B)/embedded.list $(LUA_MODULES) $(TEMPLATES)
+	./$(B)/embed $@ $(foreach f,$(LUA_MODULES),lua/$(notdir $(f))=$(f)) \
 		$(foreach f,$(TEMPLATES),$(f)=$(f))
 
-build/cg_embedded.o: build/cg_embedded.c
+$(B)/cg_embedded.o: $(B)/cg_embedded.c
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<
 
-bin/convgen: build/generator/main.o $(LIB_OBJ)
-	@mkdir -p bin
+$(BIN)/convgen: $(B)/generator/main.o $(LIB_OBJ)
+	@mkdir -p $(BIN)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(LIBS)
 
-build/tests/%: build/tests/%.o $(TEST_SUPPORT) $(LIB_OBJ)
+$(B)/tests/%: $(B)/tests/%.o $(TEST_SUPPORT) $(LIB_OBJ)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-build/tests/%.o: tests/%.c | deps
-	@mkdir -p build/tests
-	$(CC) $(HOST_CFLAGS) -Itests -DCONVGEN_BIN='"$(CURDIR)/bin/convgen"' \
+$(B)/tests/%.o: tests/%.c | deps
+	@mkdir -p $(B)/tests
+	$(CC) $(HOST_CFLAGS) -Itests -DCONVGEN_BIN='"$(CURDIR)/$(BIN)/convgen"' \
 		-DSOURCE_DIR='"$(CURDIR)"' -MMD -MP -c -o $@ $<
 
 # Every test runs even if one fails; the target fails if any did.
-test: bin/convgen $(TEST_BINS)
+test: $(BIN)/convgen $(TEST_BINS)
 	@failed=""; for t in $(TEST_BINS); do \
 		echo "== $$t"; $$t 2>&1 || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
 	echo "all $(words $(TEST_BINS)) test programs passed"
 
-demo: bin/convgen
-	./bin/convgen info specs/demo.lua
-	./bin/convgen check specs/demo.lua
-	@mkdir -p build/demo
-	./bin/convgen generate specs/demo.lua -o build/demo
+demo: $(BIN)/convgen
+	./$(BIN)/convgen info specs/demo.lua
+	./$(BIN)/convgen check specs/demo.lua
+	@mkdir -p $(B)/demo
+	./$(BIN)/convgen generate specs/demo.lua -o $(B)/demo
 
-install: bin/convgen
+install: $(BIN)/convgen
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 bin/convgen $(DESTDIR)$(PREFIX)/bin/convgen
+	install -m 755 $(BIN)/convgen $(DESTDIR)$(PREFIX)/bin/convgen
 
 clean:
-	rm -rf build bin
+	rm -rf build bin build-san build-fuzz
+
+include tests/hardening.mk
+
+# ---- make bench: convgen's kernels against oneDNN, XNNPACK, im2col+OpenBLAS
+# and a naive loop, one thread, in one run (bench/bench.c says how).
+#   make bench                                      every layer of the suite
+#   make bench BENCH_LAYERS="resnet18_64 mbv1_dw"   only these layers
+#   make bench BENCH_TARGET=avx2                    kernels from convgen --target avx2
+# specs/bench/ holds the suite's layers as specs (data, regenerated by
+# bench/suite_to_specs when $(SUITE) changes). The tables go to stdout and
+# to $(BENCH_RESULTS)/results.csv and results.md, the chart to gflops.png.
+SUITE ?= ../shared/bench/suite.txt
+BENCH_TARGET ?= native
+BENCH_LAYERS ?=
+BENCH_CONVGEN ?= bin/convgen
+BENCH_RESULTS ?= bench/results
+BENCH_DIR := build/bench
+BENCH_TARGET_FLAG = $(if $(strip $(BENCH_TARGET)),--target $(strip $(BENCH_TARGET)))
+BENCH_XNNPACK_VERSION = $(shell dpkg-query -W -f='$${Version}' libxnnpack-dev 2>/dev/null)
+BENCH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -O3 -march=native -g \
+	-Iruntime -Ibench -DBENCH_XNNPACK_VERSION='"$(BENCH_XNNPACK_VERSION)"'
+BENCH_KERNEL_CFLAGS = -O3 -march=native
+BENCH_PEAK_CFLAGS = -std=c11 -Wall -Wextra -O2 -mavx2 -mfma
+BENCH_PEAK512_CFLAGS = -std=c11 -Wall -Wextra -O2 -mavx512f
+BENCH_LIBS = -ldnnl -lXNNPACK -lpthreadpool -lopenblas -lm
+BENCH_OBJ = $(patsubst bench/%.c,$(BENCH_DIR)/%.o,$(wildcard bench/bench*.c)) $(BENCH_DIR)/registry.o
+BENCH_RUNTIME_OBJ = build/runtime/cg_conv.o build/runtime/cg_ref.o build/runtime/cg_tensor.o
+# One thread, no OpenBLAS overrides, for the benchmark process only.
+BENCH_ENV = env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+BENCH_TASKSET = $(shell taskset -c 0 true 2>/dev/null && echo taskset -c 0)
+
+.PHONY: bench bench-deps bench-force
+bench-deps:
+	@./.ci/deps bench
+
+bench-force:
+
+# The suite's layers as specs/bench/bench_<name>.lua (a file is rewritten
+# only when its text changes) and their names in the suite's order in
+# layers.txt (rewritten only when the list changes). Checked on every run
+# (it is cheap), so neither touching the suite nor switching SUITE between
+# files misleads make. A spec that has left the suite is no error here.
+$(BENCH_DIR)/layers.txt: bench-force
+	@mkdir -p $(BENCH_DIR)
+	@if [ -r "$(SUITE)" ]; then ./bench/suite_to_specs "$(SUITE)" specs/bench && \
+		sed 's/#.*//' "$(SUITE)" | awk 'NF { print $$1 }' > $@.tmp; \
+	else echo "bench: no suite at $(SUITE); using the specs in specs/bench/" >&2; \
+		ls specs/bench/bench_*.lua | sed 's|.*/bench_||; s|\.lua$$||' > $@.tmp; fi
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+specs/bench/%.lua: ;
+
+# The generator, target and layer selection; rewritten only when they change.
+$(BENCH_DIR)/config.txt: bench-force
+	@mkdir -p $(BENCH_DIR)
+	@printf 'convgen=%s\ntarget=%s\nlayers=%s\n' '$(BENCH_CONVGEN)' '$(strip $(BENCH_TARGET))' \
+		'$(strip $(BENCH_LAYERS))' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# The kernels of the selected layers (default: the suite's, in its order)
+# and their registry (bench/bench_registry.h).
+$(BENCH_DIR)/gen.stamp: $(BENCH_DIR)/layers.txt $(BENCH_DIR)/config.txt $(BENCH_CONVGEN) \
+		$(wildcard specs/bench/*.lua) bench/make_registry
+	@layers='$(strip $(BENCH_LAYERS))'; \
+	[ -n "$$layers" ] || layers=$$(cat $(BENCH_DIR)/layers.txt); \
+	specs=""; for l in $$layers; do s=specs/bench/bench_$${l#bench_}.lua; \
+		[ -r "$$s" ] || { echo "bench: no layer '$$l' in specs/bench/ (from $(SUITE))" >&2; exit 2; }; \
+		specs="$$specs $$s"; done; \
+	set -x; rm -rf $(BENCH_DIR)/gen && mkdir -p $(BENCH_DIR)/gen && \
+	$(BENCH_CONVGEN) generate $$specs -o $(BENCH_DIR)/gen $(BENCH_TARGET_FLAG) >/dev/null && \
+	./bench/make_registry $(BENCH_CONVGEN) $(BENCH_DIR)/registry.c $$specs -- $(BENCH_TARGET_FLAG)
+	@touch $@
+
+$(BENCH_DIR)/kernels.a: $(BENCH_DIR)/gen.stamp
+	rm -rf $(BENCH_DIR)/kobj && mkdir -p $(BENCH_DIR)/kobj
+	ls $(BENCH_DIR)/gen/*.c | xargs -P 2 -n 1 sh -c 'echo "  CC $$0" && \
+		$(CC) $(BENCH_KERNEL_CFLAGS) -I$(BENCH_DIR)/gen -c -o $(BENCH_DIR)/kobj/$$(basename $$0 .c).o $$0'
+	rm -f $@ && ar rcs $@ $(BENCH_DIR)/kobj/*.o
+
+$(BENCH_DIR)/registry.o: $(BENCH_DIR)/gen.stamp bench/bench_registry.h runtime/cg_conv.h
+	$(CC) $(BENCH_CFLAGS) -c -o $@ $(BENCH_DIR)/registry.c
+
+$(BENCH_DIR)/bench_peak.o: bench/bench_peak.c | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_PEAK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BENCH_DIR)/bench_peak512.o: bench/bench_peak512.c | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_PEAK512_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BENCH_DIR)/%.o: bench/%.c | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BENCH_DIR)/bench: $(BENCH_OBJ) $(BENCH_DIR)/kernels.a $(BENCH_RUNTIME_OBJ)
+	$(CC) -o $@ $(BENCH_OBJ) $(BENCH_DIR)/kernels.a $(BENCH_RUNTIME_OBJ) $(BENCH_LIBS)
+
+# Exit status of the run: 1 if a convgen kernel disagreed with the
+# reference (the results and chart are still written).
+bench: bench-deps $(BENCH_DIR)/bench
+	@mkdir -p $(BENCH_RESULTS)
+	$(BENCH_ENV) $(BENCH_TASKSET) ./$(BENCH_DIR)/bench --results $(BENCH_RESULTS) || rc=$$?; \
+	if [ "$${rc:-0}" -le 1 ]; then \
+		gnuplot -e "csv='$(BENCH_RESULTS)/results.csv'; png='$(BENCH_RESULTS)/gflops.png.tmp'" bench/gflops.gp && \
+		mv $(BENCH_RESULTS)/gflops.png.tmp $(BENCH_RESULTS)/gflops.png && \
+		echo "bench: wrote $(BENCH_RESULTS)/gflops.png" >&2; \
+	fi; exit $${rc:-0}
 
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

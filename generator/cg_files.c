@@ -59,7 +59,9 @@ int cg_is_directory(const char *path)
 
 struct entry {
     char *path;
-    char *tmp;
+    char *tmp;      /* the new content until it is renamed into place */
+    char *backup;   /* during commit: the file path held before, if any */
+    int moved;      /* the backup was moved aside, not linked: path is gone */
 };
 
 struct cg_outset {
@@ -98,6 +100,8 @@ int cg_outset_add(cg_outset *set, const char *path, const char *data, size_t len
     }
     set->files = grown;
     struct entry *e = &set->files[set->count];
+    e->backup = NULL;
+    e->moved = 0;
     size_t n = strlen(path) + 16;
     e->path = strdup(path);
     e->tmp = malloc(n);
@@ -134,17 +138,94 @@ int cg_outset_add(cg_outset *set, const char *path, const char *data, size_t len
     return 0;
 }
 
+/*
+ * Keep the file e->path names (if it is one) as e->backup: a second hard
+ * link, so the path itself is replaced atomically; where the file system
+ * refuses hard links, the file is moved aside instead. Returns 0, or -1
+ * with errno.
+ */
+static int keep_old(struct entry *e)
+{
+    struct stat st;
+    if (lstat(e->path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (S_ISDIR(st.st_mode))
+        return 0;   /* nothing to keep: the rename will fail and say why */
+    size_t n = strlen(e->tmp) + 5;
+    if (!(e->backup = malloc(n))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    snprintf(e->backup, n, "%s.old", e->tmp);
+    if (link(e->path, e->backup) == 0)
+        return 0;
+    if (errno != EEXIST && rename(e->path, e->backup) == 0) {
+        e->moved = 1;
+        return 0;
+    }
+    free(e->backup);
+    e->backup = NULL;
+    return -1;
+}
+
+/* Put e->path back as it was before the commit began; renamed says
+ * whether the new file has taken its place. */
+static void restore_old(struct entry *e, int renamed)
+{
+    if (!e->backup) {
+        if (renamed)
+            unlink(e->path);
+        return;
+    }
+    if (renamed || e->moved)
+        rename(e->backup, e->path);
+    else
+        unlink(e->backup);   /* a second link: path still holds the file */
+    free(e->backup);
+    e->backup = NULL;
+}
+
+/*
+ * Rename every file into place, or none: the files about to be replaced
+ * are kept under backup names first, and if any rename fails, the files
+ * renamed so far are taken back out and the old ones restored.
+ */
 int cg_outset_commit(cg_outset *set, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < set->count; ++i) {
-        if (rename(set->files[i].tmp, set->files[i].path) != 0) {
-            snprintf(err, errlen, "cannot write '%s': %s", set->files[i].path, strerror(errno));
-            return -1;
+    size_t kept = 0, renamed = 0;
+    for (; kept < set->count; ++kept) {
+        if (keep_old(&set->files[kept]) != 0) {
+            snprintf(err, errlen, "cannot write '%s': cannot keep the file it replaces: %s",
+                     set->files[kept].path, strerror(errno));
+            goto undo;
         }
-        free(set->files[i].tmp);
-        set->files[i].tmp = NULL;
+    }
+    for (; renamed < set->count; ++renamed) {
+        struct entry *e = &set->files[renamed];
+        if (rename(e->tmp, e->path) != 0) {
+            snprintf(err, errlen, "cannot write '%s': %s", e->path, strerror(errno));
+            goto undo;
+        }
+    }
+    for (size_t i = 0; i < set->count; ++i) {
+        struct entry *e = &set->files[i];
+        if (e->backup)
+            unlink(e->backup);
+        free(e->backup);
+        free(e->tmp);
+        e->backup = e->tmp = NULL;
     }
     return 0;
+
+undo:
+    for (size_t i = 0; i < kept; ++i) {
+        restore_old(&set->files[i], i < renamed);
+        if (i < renamed) {
+            free(set->files[i].tmp);   /* renamed: nothing left to remove */
+            set->files[i].tmp = NULL;
+        }
+    }
+    return -1;
 }
 
 void cg_outset_free(cg_outset *set)

@@ -30,7 +30,11 @@ cg_outset *cg_outset_new(void);
 int cg_outset_add(cg_outset *set, const char *path, const char *data, size_t len,
                   char *err, size_t errlen);
 
-/* Rename every temporary file into place. Returns 0, or -1 with err. */
+/*
+ * Rename every temporary file into place, all or none: if one rename
+ * fails, the files already renamed are taken out again and the files they
+ * replaced are put back. Returns 0, or -1 with err naming the file.
+ */
 int cg_outset_commit(cg_outset *set, char *err, size_t errlen);
 
 void cg_outset_free(cg_outset *set);

@@ -257,7 +257,11 @@ static int p_emit(lua_State *L)
     a->out->tinycc = lua_toboolean(L, -1);
     lua_getfield(L, -4, "packed");
     a->out->packed_size = (size_t)lua_tointeger(L, -1);
-    lua_pop(L, 4);
+    lua_getfield(L, -5, "runs_here");
+    a->out->runs_here = lua_toboolean(L, -1);
+    lua_getfield(L, -6, "cpu");
+    snprintf(a->out->cpu, sizeof a->out->cpu, "%s", lua_tostring(L, -1));
+    lua_pop(L, 6);
     lua_getfield(L, -1, "c");
     a->out->c = copy_string(L, -1, &a->out->c_len);
     lua_getfield(L, -2, "h");

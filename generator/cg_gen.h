@@ -32,6 +32,8 @@ typedef struct cg_sources {
     int tinycc;          /* 1 if TinyCC can compile c */
     char cflags[128];    /* flags the system compiler needs for c */
     size_t packed_size;  /* floats <name>_pack writes */
+    int runs_here;       /* 1 if this machine's CPU can run the kernel */
+    char cpu[64];        /* the CPU features the kernel needs, "a+b" */
 } cg_sources;
 
 /* template_dir: see cg_host_new. NULL with *status and err on failure. */

@@ -2,11 +2,14 @@
 #include "cg_host.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -20,13 +23,37 @@
 
 #define HOOK_STEP 1000     /* instructions between two budget checks */
 #define MODULES_KEY "convgen.modules"
+#define CONTEXT_KEY "convgen.context"
 
 struct cg_host {
     lua_State *L;
     size_t used, limit;     /* bytes the state holds, and may hold */
-    long instructions;      /* run so far by the sandboxed function */
+    int in_spec;            /* inside host.sandbox_call */
+    int spec_stopped;       /* the spec hit its instruction or time limit */
+    long spec_instructions; /* run so far by the sandboxed function */
+    double spec_deadline;   /* CLOCK_MONOTONIC seconds */
+    long long run_instructions;   /* run by this state so far */
+    locale_t c_locale;
+    cg_host_line_fn line_fn;
+    void *line_ud;
     char *template_dir;
 };
+
+static cg_host_line_fn line_hook_fn;
+static void *line_hook_ud;
+
+void cg_host_set_line_hook(cg_host_line_fn fn, void *ud)
+{
+    line_hook_fn = fn;
+    line_hook_ud = ud;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 const cg_embedded_file *cg_embedded_find(const char *name)
 {
@@ -76,42 +103,129 @@ static int raise_user(lua_State *L, const char *fmt, ...)
     return lua_error(L);
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar)
+/*
+ * The one hook of the state: line events feed the coverage callback, and
+ * every HOOK_STEP instructions the budgets are checked. C functions run
+ * between two checks, so each one's work must be bounded by its input (the
+ * spec sandbox withholds those that are not, see spec.lua); the time limit
+ * catches a spec that calls bounded but heavy ones in a loop.
+ */
+static void host_hook(lua_State *L, lua_Debug *ar)
 {
     cg_host *h = host_of(L);
-    h->instructions += HOOK_STEP;
-    if (h->instructions > CG_SPEC_INSTRUCTIONS) {
-        lua_getinfo(L, "Sl", ar);
-        luaL_error(L, "%s:%d: the spec ran more than %I instructions (an endless loop?)",
-                   ar->short_src, ar->currentline, (lua_Integer)CG_SPEC_INSTRUCTIONS);
+    if (ar->event == LUA_HOOKLINE) {
+        if (h->line_fn && lua_getinfo(L, "S", ar))
+            h->line_fn(h->line_ud, ar->source, ar->currentline);
+        return;
+    }
+    h->run_instructions += HOOK_STEP;
+    if (h->in_spec) {
+        h->spec_instructions += HOOK_STEP;
+        if (h->spec_instructions > CG_SPEC_INSTRUCTIONS) {
+            h->spec_stopped = 1;
+            lua_getinfo(L, "Sl", ar);
+            luaL_error(L, "%s:%d: the spec ran more than %I instructions (an endless loop?)",
+                       ar->short_src, ar->currentline, (lua_Integer)CG_SPEC_INSTRUCTIONS);
+        }
+        if (monotonic_seconds() > h->spec_deadline) {
+            h->spec_stopped = 1;
+            lua_getinfo(L, "Sl", ar);
+            luaL_error(L, "%s:%d: the spec ran for more than %d seconds (a runaway computation?)",
+                       ar->short_src, ar->currentline, CG_SPEC_SECONDS);
+        }
+    }
+    if (h->run_instructions > CG_RUN_INSTRUCTIONS) {
+        /* Rewound a little, so that the message itself can be formatted. */
+        h->run_instructions = CG_RUN_INSTRUCTIONS - 10 * HOOK_STEP;
+        lua_getfield(L, LUA_REGISTRYINDEX, CONTEXT_KEY);
+        const char *ctx = lua_tostring(L, -1);
+        raise_user(L, "%s: convgen stopped after %lld Lua instructions, its limit for one run; "
+                   "the layers are too large to plan or their code budgets too large",
+                   ctx ? ctx : "convgen", (long long)CG_RUN_INSTRUCTIONS);
     }
 }
 
 /*
- * host.sandbox_call(fn): run fn() under the spec limits. Returns true, or
- * false, the error object and its kind: "error", "memory" or "budget".
+ * host.sandbox_call(fn [, strings]): run fn() under the spec limits, with
+ * the table strings (default: an empty one) as the methods of every string
+ * (the __index of the shared string metatable) for the duration, so that
+ * the sandboxed code reaches no library function through a string.
+ * Returns true, or false, the error object and its kind: "error",
+ * "memory" or "budget" (instructions or time).
  */
 static int l_sandbox_call(lua_State *L)
 {
     cg_host *h = host_of(L);
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    lua_settop(L, 1);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_pushliteral(L, "");
+    if (!lua_getmetatable(L, -1))
+        return luaL_error(L, "sandbox_call: strings have no metatable");
+    lua_replace(L, 3);                       /* 3: the string metatable */
+    lua_getfield(L, 3, "__index");           /* 4: its usual __index */
+    lua_pushvalue(L, 2);
+    lua_setfield(L, 3, "__index");
+    lua_pushvalue(L, 1);
+
     size_t saved_limit = h->limit;
     h->limit = h->used + CG_SPEC_MEMORY < saved_limit ? h->used + CG_SPEC_MEMORY : saved_limit;
-    h->instructions = 0;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
+    h->in_spec = 1;
+    h->spec_stopped = 0;
+    h->spec_instructions = 0;
+    h->spec_deadline = monotonic_seconds() + CG_SPEC_SECONDS;
     int status = lua_pcall(L, 0, 0, 0);
-    lua_sethook(L, NULL, 0, 0);
+    h->in_spec = 0;
     h->limit = saved_limit;
+    lua_pushvalue(L, 4);
+    lua_setfield(L, 3, "__index");           /* cannot fail: a raw table */
     if (status == LUA_OK) {
         lua_pushboolean(L, 1);
         return 1;
     }
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
-    lua_pushstring(L, status == LUA_ERRMEM ? "memory"
-                      : h->instructions > CG_SPEC_INSTRUCTIONS ? "budget" : "error");
+    lua_pushstring(L, status == LUA_ERRMEM ? "memory" : h->spec_stopped ? "budget" : "error");
     return 3;
+}
+
+/*
+ * host.spec_rep(s, n [, sep]): string.rep for specs. Lua's loops n times
+ * even when s and sep are empty, in one C call no budget can interrupt;
+ * this returns "" at once then, and otherwise calls string.rep (its first
+ * upvalue). A C function, so that errors name the spec's line.
+ */
+static int l_spec_rep(lua_State *L)
+{
+    size_t len, seplen;
+    luaL_checklstring(L, 1, &len);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &seplen);
+    if (n <= 0 || len + seplen == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    /* Lua's own limit, checked here so that the message names the line. */
+    if (len + seplen > (size_t)INT_MAX / (lua_Unsigned)n)
+        return luaL_error(L, "resulting string too large");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* host.set_context(text): what a run-budget error names (e.g. the layer
+ * being generated: "x.lua:3: layer 'a'"). */
+static int l_set_context(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CONTEXT_KEY);
+    return 0;
 }
 
 /* host.template_source(relpath) -> text, chunkname */
@@ -157,6 +271,8 @@ static int l_cpu_supports(lua_State *L)
         yes = __builtin_cpu_supports("fma");
     else if (strcmp(f, "avx512f") == 0)
         yes = __builtin_cpu_supports("avx512f");
+#elif defined(__aarch64__)
+    yes = strcmp(f, "neon") == 0;   /* Advanced SIMD is part of AArch64 */
 #else
     (void)f;
 #endif
@@ -231,6 +347,13 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -2, "version");
     lua_pushcfunction(L, l_sandbox_call);
     lua_setfield(L, -2, "sandbox_call");
+    lua_pushcfunction(L, l_set_context);
+    lua_setfield(L, -2, "set_context");
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_getfield(L, -1, "rep");
+    lua_pushcclosure(L, l_spec_rep, 1);
+    lua_setfield(L, -3, "spec_rep");
+    lua_pop(L, 1);
     lua_pushcfunction(L, l_template_source);
     lua_setfield(L, -2, "template_source");
     lua_pushcfunction(L, l_cpu_supports);
@@ -258,12 +381,16 @@ cg_host *cg_host_new(const char *template_dir, int *status, char *err, size_t er
         return NULL;
     }
     h->limit = CG_STATE_MEMORY;
-    h->L = lua_newstate(bounded_alloc, h);
+    h->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    h->L = h->c_locale ? lua_newstate(bounded_alloc, h) : NULL;
     if (!h->L) {
         snprintf(err, errlen, "cannot create the Lua state");
         cg_host_free(h);
         return NULL;
     }
+    h->line_fn = line_hook_fn;
+    h->line_ud = line_hook_ud;
+    lua_sethook(h->L, host_hook, LUA_MASKCOUNT | (h->line_fn ? LUA_MASKLINE : 0), HOOK_STEP);
     int rc = cg_host_pcall(h, p_setup, NULL, err, errlen);
     if (rc != CG_OK) {
         cg_host_free(h);
@@ -280,6 +407,8 @@ void cg_host_free(cg_host *h)
         return;
     if (h->L)
         lua_close(h->L);
+    if (h->c_locale)
+        freelocale(h->c_locale);
     free(h->template_dir);
     free(h);
 }
@@ -287,6 +416,7 @@ void cg_host_free(cg_host *h)
 int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errlen)
 {
     lua_State *L = h->L;
+    locale_t caller_locale = uselocale(h->c_locale);
     int top = lua_gettop(L);
     lua_pushcfunction(L, message_handler);
     lua_pushcfunction(L, f);
@@ -309,6 +439,7 @@ int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errle
         }
     }
     lua_settop(L, top);
+    uselocale(caller_locale);
     return rc;
 }
 

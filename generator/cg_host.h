@@ -6,10 +6,19 @@
  * touches no file; the host reads and writes them). It provides the Lua
  * side with two globals:
  *   import(name)   loads generator/lua/<name>.lua from the embedded copy
- *   host           { version, sandbox_call(fn), template_source(relpath),
+ *   host           { version, sandbox_call(fn [, strings]), set_context(text),
+ *                    spec_rep(s, n [, sep]), template_source(relpath),
  *                    cpu_supports(feature) }
  * Every call into Lua goes through cg_host_pcall, one protected call with
- * a message handler, so no Lua error reaches the panic handler.
+ * a message handler, so no Lua error reaches the panic handler, and runs
+ * in the "C" locale whatever the process's is, so numbers print the same
+ * everywhere.
+ *
+ * Limits: a spec runs under an instruction budget, a time limit and a
+ * memory cap (host.sandbox_call); all the Lua code one state runs, specs
+ * and generation together, under a second instruction budget, so that no
+ * spec, however large, keeps convgen busy for more than a few seconds;
+ * and the whole state under a memory cap.
  */
 #ifndef CG_HOST_H
 #define CG_HOST_H
@@ -27,8 +36,11 @@ enum {
 
 /* Limits on evaluating one spec file (see host.sandbox_call). */
 #define CG_SPEC_INSTRUCTIONS 20000000L
+#define CG_SPEC_SECONDS 2
 #define CG_SPEC_MEMORY ((size_t)64 << 20)
-/* Limit on the whole generator state. */
+/* Limits on the whole generator state: Lua instructions over its life
+ * (every spec and every layer generated), and memory. */
+#define CG_RUN_INSTRUCTIONS 250000000LL
 #define CG_STATE_MEMORY ((size_t)2 << 30)
 
 typedef struct cg_host cg_host;
@@ -52,5 +64,14 @@ void cg_host_free(cg_host *h);
 int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errlen);
 
 lua_State *cg_host_lua(cg_host *h);
+
+/*
+ * For coverage-guided fuzzing: fn(ud, source, line) is called for every
+ * line of Lua that states created after this call run, with source as in
+ * lua_Debug ("@generator/lua/spec.lua", ...). NULL turns it off. Not
+ * thread-safe; set it before creating states.
+ */
+typedef void (*cg_host_line_fn)(void *ud, const char *source, int line);
+void cg_host_set_line_hook(cg_host_line_fn fn, void *ud);
 
 #endif

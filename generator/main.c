@@ -313,6 +313,13 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
         return 1;
     }
 
+    if (!src.runs_here) {
+        fprintf(stderr, "convgen check: %s: target %s needs a CPU with %s, which this machine lacks;"
+                        " generate it here and run it there\n", p.name, src.target, src.cpu);
+        cg_sources_free(&src);
+        *status = EXIT_BAD_INPUT;
+        return 1;
+    }
     double t0 = seconds();
     cg_jit *jit = NULL;
     cg_so *so = NULL;

@@ -89,11 +89,14 @@ cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
         goto done;
     }
 
-    flagbuf = strdup(flags ? flags : "");
+    const char *extra = getenv("CONVGEN_KERNEL_CFLAGS");
+    size_t need = strlen(flags ? flags : "") + strlen(extra ? extra : "") + 2;
+    flagbuf = malloc(need);
     if (!flagbuf) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    snprintf(flagbuf, need, "%s %s", flags ? flags : "", extra ? extra : "");
     argv[argc++] = (char *)compiler;
     for (char *save = NULL, *tok = strtok_r(flagbuf, " ", &save);
          tok && argc < MAX_ARGS - 8; tok = strtok_r(NULL, " ", &save))

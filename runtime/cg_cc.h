@@ -13,9 +13,11 @@ typedef struct cg_so cg_so;
 
 /*
  * Compile source with compiler (NULL: $CC, else "cc") and flags (split on
- * spaces; -shared -fPIC are added) into a shared object in a fresh
- * temporary directory, then dlopen it. The directory is removed before
- * returning. Returns NULL on failure with the compiler's output in err.
+ * spaces; then the words of $CONVGEN_KERNEL_CFLAGS, e.g. the sanitizers
+ * of `make test-sanitize`; -shared -fPIC are added) into a shared object
+ * in a fresh temporary directory, then dlopen it. The directory is removed
+ * before returning. Returns NULL on failure with the compiler's output in
+ * err.
  */
 cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
                    char *err, size_t errlen);

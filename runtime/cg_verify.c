@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "cg_guard.h"
 #include "cg_ref.h"
 
 /* Run the plain entry fn, or pack + run, on seeded data and compare. */
@@ -12,13 +13,14 @@ static int verify(const cg_conv *p, cg_conv_fn fn, cg_pack_fn pack, cg_run_fn ru
 {
     const size_t ni = cg_conv_input_size(p), nw = cg_conv_weights_size(p);
     const size_t nb = cg_conv_bias_size(p), no = cg_conv_output_size(p);
-    float *in = malloc(ni * sizeof *in);
-    float *w = malloc(nw * sizeof *w);
-    float *b = malloc(nb * sizeof *b);
-    float *got = malloc(no * sizeof *got);
+    /* What the kernel sees ends at a guard page (see cg_guard.h). */
+    float *in = cg_guard_alloc(ni);
+    float *w = cg_guard_alloc(nw);
+    float *b = cg_guard_alloc(nb);
+    float *got = cg_guard_alloc(no);
     float *want = malloc(no * sizeof *want);
     double *mag = malloc(no * sizeof *mag);
-    float *packed = fn ? NULL : malloc((packed_size ? packed_size : 1) * sizeof *packed);
+    float *packed = fn ? NULL : cg_guard_alloc(packed_size);
     int rc = -1;
 
     if (in && w && b && got && want && mag && (fn || packed)) {
@@ -40,13 +42,13 @@ static int verify(const cg_conv *p, cg_conv_fn fn, cg_pack_fn pack, cg_run_fn ru
         cg_compare_floats(got, want, mag, no, cg_conv_reduction_length(p), result);
         rc = 0;
     }
-    free(in);
-    free(w);
-    free(b);
-    free(got);
+    cg_guard_free(in, ni);
+    cg_guard_free(w, nw);
+    cg_guard_free(b, nb);
+    cg_guard_free(got, no);
     free(want);
     free(mag);
-    free(packed);
+    cg_guard_free(packed, packed_size);
     return rc;
 }
 

@@ -12,8 +12,9 @@
 
 /*
  * Fill input, weights and bias from seed (uniform in [-1, 1)), run fn and
- * the reference, and compare. Every buffer is allocated to its exact size,
- * so an address checker catches a kernel reading or writing past one.
+ * the reference, and compare. Every buffer the kernel sees is allocated to
+ * its exact size and ends at an inaccessible page (cg_guard.h), so a
+ * kernel reading or writing past one faults, instrumented or not.
  * Returns 0 and fills *result (result->failures == 0 means agreement), or
  * -1 if memory runs out.
  */

@@ -48,4 +48,19 @@ void random_spec(cg_rng *r, int i, char *buf, size_t len);
 /* Blank out the code_budget field of spec text, if any. */
 void drop_budget(char *spec);
 
+/* What ts_run_limited imposes on the child. Zero fields impose nothing. */
+typedef struct ts_limits {
+    long long file_bytes;   /* RLIMIT_FSIZE: the largest file it may write */
+    int kill_on_file_limit; /* 1: writing past it kills (SIGXFSZ); 0: write() fails (EFBIG) */
+    int cpu_seconds;        /* RLIMIT_CPU: killed after that much CPU time */
+    int as_nobody;          /* when run as root: run as uid/gid 65534, so file
+                               permissions apply */
+    const char *const *env; /* NAME=VALUE settings added, NULL-terminated */
+} ts_limits;
+
+/* ts_run under limits; returns the exit status, or minus the signal
+ * number if the child was killed. */
+int ts_run_limited(const char *const argv[], const char *cwd, const ts_limits *lim,
+                   char *out, size_t outlen, char *errout, size_t errlen);
+
 #endif

@@ -76,6 +76,11 @@ static void test_usage_errors_exit_2(void **state)
     assert_int_equal(convgen(SOURCE_DIR, "info", "specs/demo.lua", "--code-budget", "0", NULL, NULL), 2);
     assert_int_equal(convgen(SOURCE_DIR, "info", "specs/demo.lua", "--target", "vax", NULL, NULL), 2);
     assert_non_null(strstr(errout, "unknown target 'vax'"));
+#if defined(__x86_64__)
+    /* A target this CPU cannot run is refused by check, not run. */
+    assert_int_equal(convgen(SOURCE_DIR, "check", "specs/lenet5_c1.lua", "--target", "neon", NULL, NULL), 2);
+    assert_non_null(strstr(errout, "target neon needs a CPU with neon"));
+#endif
 }
 
 static void test_missing_spec_file_is_named(void **state)

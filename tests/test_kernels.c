@@ -51,14 +51,15 @@ static void verify_entries(const cg_conv *p, void *plain, void *pack, void *run,
 
 /* Generate layer 0 of spec and check it with TinyCC (or cc if use_cc).
  * Fails the test, printing the spec, on any disagreement. */
-static void check_spec(const char *spec, int use_cc, uint64_t seed)
+static void check_spec_for(const char *spec, const char *target, int use_cc, uint64_t seed)
 {
-    char err[TS_ERRLEN];
+    char err[TS_ERRLEN], flags[256];
     cg_gen *g = ts_gen_from_text("sweep.lua", spec);
     cg_conv p;
     cg_sources src;
+    cg_gen_options opts = { target, 0, 0 };
     assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
-    int rc = cg_gen_emit(g, 0, NULL, &src, err, sizeof err);
+    int rc = cg_gen_emit(g, 0, &opts, &src, err, sizeof err);
     cg_gen_free(g);
     if (rc != CG_OK)
         fail_msg("generation failed: %s\n%s", err, spec);
@@ -66,8 +67,10 @@ static void check_spec(const char *spec, int use_cc, uint64_t seed)
     cg_jit *jit = NULL;
     cg_so *so = NULL;
     void *sym = NULL;
-    if (use_cc) {
-        so = cg_cc_build(src.c, NULL, "-std=c99 -O2 -Wall -Wextra -Wpedantic -Werror", err, sizeof err);
+    if (use_cc || !src.tinycc) {
+        use_cc = 1;
+        snprintf(flags, sizeof flags, "-std=c99 -O2 -Wall -Wextra -Wpedantic -Werror %s", src.cflags);
+        so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
         sym = so ? cg_so_symbol(so, p.name) : NULL;
     } else {
         jit = cg_jit_compile(src.c, p.name, err, sizeof err);
@@ -87,6 +90,11 @@ static void check_spec(const char *spec, int use_cc, uint64_t seed)
     verify_entries(&p, sym, pack_sym, run_sym, packed_size, seed, spec);
     cg_jit_free(jit);
     cg_so_free(so);
+}
+
+static void check_spec(const char *spec, int use_cc, uint64_t seed)
+{
+    check_spec_for(spec, NULL, use_cc, seed);
 }
 
 /* Like check_spec, but a spec whose code_budget is too small for its
@@ -155,7 +163,7 @@ static void sweep_with_cc(const char *target, const char *flags, int force_fv)
     cg_rng r;
     cg_rng_seed(&r, 20261124);
     char spec[1024], err[TS_ERRLEN];
-    cg_gen_options opts = { target, 0 };
+    cg_gen_options opts = { target, 0, 0 };
     for (int first = 0; first < SWEEP_SHAPES; first += BATCH) {
         char *specs[BATCH];
         cg_conv params[BATCH];
@@ -251,6 +259,27 @@ static void test_forced_tiles_agree_with_the_reference(void **state)
         if (!strstr(info, info_tile))
             fail_msg("expected '%s' in:\n%s", info_tile, info);
         free(info);
+    }
+}
+
+/* Long reductions drive outputs far past relu6's clamp and into the flat
+ * ends of sigmoid and tanh, which small random layers rarely reach. */
+static void test_saturating_activations_agree_on_every_target(void **state)
+{
+    (void)state;
+    const char *acts[] = { "relu6", "sigmoid", "tanh", "leaky_relu" };
+    const char *targets[] = { "generic", "avx2", "avx512" };
+    __builtin_cpu_init();
+    const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+                           __builtin_cpu_supports("avx512f") };
+    char spec[512];
+    for (int a = 0; a < 4; ++a) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"sat\", input = { channels = 50, height = 9, width = 20 },\n"
+                 "  filters = 20, kernel = 3, padding = 1, activation = \"%s\" }\n", acts[a]);
+        for (int t = 0; t < 3; ++t)
+            if (usable[t])
+                check_spec_for(spec, targets[t], 0, 5);
     }
 }
 
@@ -393,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_sweep_avx2_kernels_agree_with_the_reference),
         cmocka_unit_test(test_sweep_avx512_kernels_agree_with_the_reference),
         cmocka_unit_test(test_forced_tiles_agree_with_the_reference),
+        cmocka_unit_test(test_saturating_activations_agree_on_every_target),
         cmocka_unit_test(test_code_budget_bounds_the_generated_code),
         cmocka_unit_test(test_code_budget_too_small_for_the_borders_is_an_input_error),
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),

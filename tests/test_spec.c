@@ -303,6 +303,61 @@ static void test_sandbox_hides_dump_behind_the_string_metatable(void **state)
     check_hidden("(\"\").dump", "(\"\").dump(function() end)");
 }
 
+/* Pattern matching backtracks for exponential time inside one C call,
+ * where no instruction budget can stop it; table.move copies a range that
+ * need not exist. Neither is reachable, as a function or a string method. */
+static void test_sandbox_hides_pattern_matching(void **state)
+{
+    (void)state;
+    check_hidden("string.find", "string.find(\"aaa\", \"a-a-a-b\")");
+    check_hidden("string.match", "string.match(\"a\", \"a\")");
+    check_hidden("string.gmatch", "string.gmatch(\"a\", \"a\")");
+    check_hidden("string.gsub", "string.gsub(\"a\", \"a\", \"b\")");
+    check_hidden("(\"\").find", "(\"aaa\"):find(\"a-a-a-b\")");
+    check_hidden("(\"\").match", "(\"a\"):match(\"a\")");
+    check_hidden("(\"\").gmatch", "(\"a\"):gmatch(\"a\")");
+    check_hidden("(\"\").gsub", "(\"a\"):gsub(\"a\", \"b\")");
+}
+
+static void test_sandbox_hides_table_move(void **s) { (void)s; check_hidden("table.move", "table.move({}, 1, 1 << 40, 1)"); }
+
+/* Strings reach only the spec's own string table: not the metatable, not
+ * the generator's library. */
+static void test_sandbox_hides_the_string_metatable(void **state)
+{
+    (void)state;
+    check_hidden("(\"\").__index", "(\"\").__index.rep");
+    check_loads("string.upper = nil\nassert((\"a\").upper == nil)\nconv2d { " GOOD " }\n");
+}
+
+/* string.rep("", n) loops n times doing nothing in C: answered at once. */
+static void test_sandbox_repeats_nothing_at_once(void **state)
+{
+    (void)state;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    check_loads("assert(string.rep(\"\", 1 << 34) == \"\" and (\"\"):rep(1 << 34, \"\") == \"\")\n"
+                "assert(string.rep(\"ab\", 3, \",\") == \"ab,ab,ab\" and string.rep(\"\", 0) == \"\")\n"
+                "conv2d { " GOOD " }\n");
+    double t = seconds_since(&t0);
+    if (t > 1.0)
+        fail_msg("string.rep of nothing ran %.1f s", t);
+}
+
+/* Library calls whose each run is bounded by the memory cap, made in a
+ * loop: few instructions, much work. The time limit stops them. */
+static void test_sandbox_stops_a_loop_of_heavy_calls(void **state)
+{
+    (void)state;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    REJECTS("local s = (\"x\"):rep(1 << 16)\nwhile true do local t = s:upper() end\n",
+            "bad.lua:2:", "seconds");
+    double t = seconds_since(&t0);
+    if (t > 5.0)
+        fail_msg("the loop of heavy calls ran %.1f s", t);
+}
+
 static void test_sandbox_keeps_pure_helpers(void **state)
 {
     (void)state;
@@ -350,6 +405,11 @@ static void test_sandbox_limits_are_lifted_after_the_spec(void **state)
     if (cg_gen_load_string(g, "good.lua", "conv2d { " GOOD " }", err, sizeof err) != CG_OK)
         fail_msg("good.lua: %s", err);
     assert_int_equal(cg_gen_count(g), 1);
+    /* Generation, which needs the whole string library, works too. */
+    cg_sources src;
+    if (cg_gen_emit(g, 0, NULL, &src, err, sizeof err) != CG_OK)
+        fail_msg("emit after the sandbox: %s", err);
+    cg_sources_free(&src);
     cg_gen_free(g);
 }
 
@@ -468,6 +528,11 @@ int main(void)
         cmocka_unit_test(test_sandbox_hides_collectgarbage),
         cmocka_unit_test(test_sandbox_hides_math_random),
         cmocka_unit_test(test_sandbox_hides_dump_behind_the_string_metatable),
+        cmocka_unit_test(test_sandbox_hides_pattern_matching),
+        cmocka_unit_test(test_sandbox_hides_table_move),
+        cmocka_unit_test(test_sandbox_hides_the_string_metatable),
+        cmocka_unit_test(test_sandbox_repeats_nothing_at_once),
+        cmocka_unit_test(test_sandbox_stops_a_loop_of_heavy_calls),
         cmocka_unit_test(test_sandbox_keeps_pure_helpers),
         cmocka_unit_test(test_sandbox_stops_an_endless_loop),
         cmocka_unit_test(test_sandbox_stops_a_memory_hog),

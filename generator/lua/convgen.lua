@@ -31,12 +31,15 @@ function api.load(path, text, tuned_path, tuned_text)
   end
   local records = tuned_text and tune.parse(tuned_path, tuned_text, host.sandbox_call) or {}
   for _, L in ipairs(new) do L.tuned = records[L.name] end
+  local seen = {}
   for _, L in ipairs(new) do
-    local other = by_name[L.name:upper()]
+    local key = L.name:upper()
+    local other = by_name[key] or seen[key]
     if other then
       util.fail("%s:%d: layer '%s': name clashes with layer '%s' at %s:%d (names must differ even ignoring case: they become file names and macros)",
                 L.source, L.line, L.name, other.name, other.source, other.line)
     end
+    seen[key] = L
   end
   for _, L in ipairs(new) do
     layers[#layers + 1] = L
@@ -86,13 +89,32 @@ local function load_isa(target)
   return isa
 end
 
-local function resolve_target(name)
-  if name == "native" then
-    if host.cpu_supports("avx512f") then return "avx512" end
-    if host.cpu_supports("avx2") and host.cpu_supports("fma") then return "avx2" end
-    return "generic"
+-- The modelled cycles per multiply-add of L's fastest kernel on isa.
+local function best_cost(L, isa, budget)
+  local _, cost = plan.choose_tile(L, isa)
+  local F = plan_fv.plan(L, isa, budget)
+  return F and math.min(cost, F.cost) or cost
+end
+
+-- "native": of the targets this CPU runs, the one the cost model expects
+-- to be fastest for this layer (a layer whose rows are shorter than a
+-- 16-float vector may be faster with 8).
+local function resolve_target(name, L, budget)
+  if name ~= "native" then return name end
+  local usable = {}
+  if host.cpu_supports("avx512f") then usable[#usable + 1] = "avx512" end
+  if host.cpu_supports("avx2") and host.cpu_supports("fma") then usable[#usable + 1] = "avx2" end
+  if #usable == 0 then return "generic" end
+  -- A target convgen tune measured for this layer wins over the model.
+  for _, t in ipairs(usable) do
+    if L.tuned and L.tuned[t] then return t end
   end
-  return name
+  local best, best_c
+  for _, t in ipairs(usable) do
+    local c = best_cost(L, load_isa(t), budget)
+    if not best or c < best_c then best, best_c = t, c end
+  end
+  return best
 end
 
 -- opts: { target = , code_budget = } from the command line (may be nil).
@@ -104,15 +126,12 @@ local function options(L, opts)
   if not known then
     util.fail("unknown target '%s' (available: %s)", target, table.concat(api.TARGETS, ", "))
   end
-  target = resolve_target(target)
   if opts.code_budget and opts.code_budget > spec.MAX_CODE_BUDGET then
     util.fail("--code-budget %d is too large (at most %d lines)", opts.code_budget, spec.MAX_CODE_BUDGET)
   end
-  return {
-    target = target,
-    isa = load_isa(target),
-    budget = L.code_budget or opts.code_budget or plan.DEFAULT_CODE_BUDGET,
-  }
+  local budget = L.code_budget or opts.code_budget or plan.DEFAULT_CODE_BUDGET
+  target = resolve_target(target, L, budget)
+  return { target = target, isa = load_isa(target), budget = budget }
 end
 
 -- L's activation: kind, alpha as an exact C literal, and apply(e), the C
@@ -231,7 +250,10 @@ end
 
 function api.emit(i, opts)
   local c, h, _, o, F = generate(i, opts)
+  local runs_here = true
+  for _, f in ipairs(o.isa.cpu or {}) do runs_here = runs_here and host.cpu_supports(f) end
   return { c = c, h = h, target = o.target, tinycc = o.isa.tinycc, cflags = o.isa.cflags,
+           runs_here = runs_here, cpu = table.concat(o.isa.cpu or {}, "+"),
            packed = F and F.packed or shape.sizes(layer(i)).packed }
 end
 

@@ -2,7 +2,12 @@
 --
 -- A spec is Lua syntax run in an empty sandbox: it sees conv2d and a few
 -- pure helpers (no io, os, require, load, dofile, debug, string.dump,
--- getmetatable), under the host's instruction budget and memory cap.
+-- getmetatable, collectgarbage), under the host's instruction budget, time
+-- limit and memory cap. The host checks its limits between Lua
+-- instructions, so the sandbox leaves out the library functions whose one
+-- call can run for unbounded time: pattern matching (string.find, match,
+-- gmatch, gsub: backtracking is exponential), table.move (its range need
+-- not exist) and string.rep of nothing (it loops n times).
 -- conv2d { ... } records one layer; after the chunk has run, each layer is
 -- checked field by field and resolved (defaults filled in, padding made
 -- explicit, output size computed). Every error names the file, the line of
@@ -15,6 +20,8 @@ local fail = util.fail
 local M = {}
 
 local MAX_ELEMENTS = 2147483647  -- element counts must fit a C int
+M.MAX_LAYERS = 4096              -- layers in one run (all spec files)
+M.MAX_CODE_BUDGET = 1 << 16      -- lines of reduction code one kernel may use
 
 local C_KEYWORDS = {}
 for w in ([[auto break case char const continue default do double else enum
@@ -56,15 +63,17 @@ local function sandbox_env(declare)
     return t
   end
   env.math = copy(math, { random = true, randomseed = true })
-  env.string = copy(string, { dump = true })
-  env.table = copy(table, {})
+  env.string = copy(string, { dump = true, find = true, match = true, gmatch = true,
+                              gsub = true })
+  env.string.rep = host.spec_rep
+  env.table = copy(table, { move = true })
   return env
 end
 
 -- Context for messages about one layer: "file:line: layer 'x': ".
 local function where(raw)
   local name = rawget(raw.fields, "name")
-  local label = type(name) == "string" and ("layer '" .. name .. "'")
+  local label = type(name) == "string" and #name <= 64 and ("layer '" .. name .. "'")
                 or ("layer #" .. raw.index)
   return raw.file .. ":" .. raw.line .. ": " .. label
 end
@@ -72,26 +81,35 @@ end
 -- A value as a message shows it; no table or function addresses, which
 -- would differ from run to run.
 local function describe(v)
+  if type(v) == "string" and #v > 64 then return string.format("%q...", v:sub(1, 64)) end
   if type(v) == "string" then return string.format("%q", v) end
   if type(v) == "table" then return "{ ... }" end
   if type(v) == "function" then return "<function>" end
   return tostring(v)
 end
 
+-- Refuse the first key of t (in sorted order, so the message is the same
+-- every run) that is not in allowed. Linear in the size of t: a spec may
+-- hand over a table of a million keys.
 local function check_known(ctx, t, allowed, prefix)
-  for _, k in ipairs(util.sorted_keys(t)) do
-    local ok = false
-    for _, a in ipairs(allowed) do if a == k then ok = true end end
-    if not ok then
-      if type(k) ~= "string" then
-        fail("%s: unexpected positional value %s in %s; fields are written name = value",
-             ctx, describe(t[k]), prefix == "" and "conv2d { }" or ("'" .. prefix:sub(1, -2) .. "'"))
-      end
-      local hint = util.closest(k, allowed)
-      fail("%s: unknown field '%s%s'%s", ctx, prefix, k,
-           hint and (" (did you mean '" .. prefix .. hint .. "'?)") or "")
+  local known = {}
+  for _, a in ipairs(allowed) do known[a] = true end
+  local first, first_s
+  for k in pairs(t) do
+    if not known[k] then
+      local ks = tostring(k)
+      if first == nil or ks < first_s then first, first_s = k, ks end
     end
   end
+  local k = first
+  if k == nil then return end
+  if type(k) ~= "string" then
+    fail("%s: unexpected positional value %s in %s; fields are written name = value",
+         ctx, describe(t[k]), prefix == "" and "conv2d { }" or ("'" .. prefix:sub(1, -2) .. "'"))
+  end
+  local hint = util.closest(k, allowed)
+  fail("%s: unknown field '%s%s'%s", ctx, prefix, #k <= 64 and k or (k:sub(1, 64) .. "..."),
+       hint and (" (did you mean '" .. prefix .. hint .. "'?)") or "")
 end
 
 -- A whole number >= lo, or an error naming the field.
@@ -238,6 +256,10 @@ local function resolve(raw)
   L.alpha = L.activation == "leaky_relu" and (f.alpha or 0.01) or nil
   L.layout = word(ctx, "layout", f.layout, M.LAYOUTS, "nchw")
   L.code_budget = f.code_budget ~= nil and integer(ctx, "code_budget", f.code_budget, 1) or nil
+  if L.code_budget and L.code_budget > M.MAX_CODE_BUDGET then
+    fail("%s: field 'code_budget' is too large: %d lines (at most %d)", ctx, L.code_budget,
+         M.MAX_CODE_BUDGET)
+  end
   -- Which kernel <name>_run uses: chosen by the cost model, or forced.
   L.packed_kernel = word(ctx, "packed_kernel", f.packed_kernel, M.PACKED_KERNELS, "auto")
   if L.packed_kernel == "filter_vectors" and L.filters // L.groups == 1 then
@@ -310,6 +332,9 @@ function M.load(path, text, sandbox_call)
       fail("%s:%d: conv2d expects a table: conv2d { name = ..., ... }, got %s",
            path, line, describe(fields))
     end
+    if #raws == M.MAX_LAYERS then
+      fail("%s:%d: more than %d layers (convgen's limit for one run)", path, line, M.MAX_LAYERS)
+    end
     raws[#raws + 1] = { fields = fields, file = path, line = line, index = #raws + 1 }
   end
   -- Lua shortens a long chunk name to "...<tail>"; put the whole path back.
@@ -318,9 +343,18 @@ function M.load(path, text, sandbox_call)
     if tail and path:sub(-#tail) == tail then return path .. rest end
     return msg
   end
-  local chunk, err = load(text, "@" .. path, "t", sandbox_env(declare))
-  if not chunk then fail("%s", with_path(err)) end
-  local ok, e, kind = sandbox_call(chunk)
+  local env = sandbox_env(declare)
+  -- Nested about 200 deep, Lua 5.4's parser fails with a bare "C stack
+  -- overflow", returned or (at some depths of the C stack) raised.
+  local parsed, chunk, err = pcall(load, text, "@" .. path, "t", env)
+  if not parsed then chunk, err = nil, tostring(chunk) end
+  if not chunk then
+    local msg = with_path(err)
+    if msg:sub(1, #path + 1) ~= path .. ":" then msg = path .. ": " .. msg end
+    fail("%s", msg)
+  end
+  -- The spec's string library is also its strings' methods: ("").find is nil.
+  local ok, e, kind = sandbox_call(chunk, env.string)
   if not ok then
     if util.is_user_error(e) then error(e, 0) end
     if kind == "memory" then

@@ -65,8 +65,10 @@ function M.edit_distance(a, b)
   return prev[#b]
 end
 
--- The closest of the candidate words to word, or nil if none is close.
+-- The closest of the candidate words to word, or nil if none is close (or
+-- word is too long to be a misspelling: the distance is quadratic).
 function M.closest(word, candidates)
+  if #word > 64 then return nil end
   local best, best_d = nil, math.huge
   for _, c in ipairs(candidates) do
     local d = M.edit_distance(word, c)

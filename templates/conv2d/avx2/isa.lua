@@ -11,6 +11,7 @@ local isa = {
   stride2_shuffles = 2, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 16,
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
+  cpu = { "avx2", "fma" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx2 -mfma",
   includes = {
     "#include <immintrin.h>",

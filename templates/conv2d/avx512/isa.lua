@@ -11,6 +11,7 @@ local isa = {
   stride2_shuffles = 1, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 32,
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
+  cpu = { "avx512f" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx512f -mfma",
   includes = {
     "#include <immintrin.h>",

@@ -12,6 +12,7 @@ local isa = {
   stride2_shuffles = 2, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 16,
   tinycc = true,        -- check can compile it in-process
+  cpu = {},  -- what the CPU running the kernel needs (check runs it here)
   cflags = "",
   includes = { "#include <stddef.h>" },
 }

@@ -1,0 +1,150 @@
+-- conv2d/neon/isa.lua: vector operations as AArch64 NEON intrinsics.
+--
+-- Vectors are float32x4_t (4 floats); AArch64 has 32 of them. NEON has no
+-- masked loads, so a vector with border lanes is built from its two
+-- halves: a half whose lanes are all kept loads as one 64-bit vector
+-- (vld1_f32, or vld2_f32 for stride 2 when it may read one element
+-- further), the others lane by lane (vld1_lane_f32) into zeros. Lanes
+-- outside [lo, hi) are never read. Stride-2 rows deinterleave as they
+-- load (vld2q_f32); other strides load lane by lane. Partial stores write
+-- the lanes kept only.
+
+local isa = {
+  name = "neon",
+  lanes = 4,
+  stride2_shuffles = 1, -- shuffle-port operations per stride-2 vector (cost model): LD2's permute
+  registers = 32,
+  tinycc = false,       -- TinyCC has no arm_neon.h: built with cc
+  cpu = { "neon" },  -- what the CPU running the kernel needs (check runs it here)
+  cflags = "",          -- AArch64 always has NEON (Advanced SIMD) and FMA
+  includes = {
+    "#include <arm_neon.h>",
+    "#include <stddef.h>",
+    "",
+    "#if !defined(__aarch64__) || !defined(__ARM_NEON)",
+    "#error \"this kernel is for AArch64 NEON: compile it with an aarch64 compiler\"",
+    "#endif",
+  },
+}
+
+function isa.prelude(L)
+  local lines = {}
+  if L.activation == "sigmoid" or L.activation == "tanh" then
+    lines[#lines + 1] = "#include <math.h>"
+  end
+  return lines
+end
+
+-- Closes one tap. The empty asm with a memory clobber keeps the compiler
+-- from hoisting the next taps' loads above it: with every accumulator
+-- live, hoisted loads are what makes it spill.
+function isa.tap_end()
+  return { "__asm__ volatile(\"\" ::: \"memory\");" }
+end
+
+function isa.acc_init(name, init)
+  return string.format("float32x4_t %s = vdupq_n_f32(%s);", name, init)
+end
+
+function isa.broadcast(n, base, offs)
+  local lines = {}
+  for j = 0, n - 1 do
+    lines[#lines + 1] = string.format("const float32x4_t w%d = vld1q_dup_f32(%s + %d);", j, base, offs[j])
+  end
+  return lines
+end
+
+local function addr(x, xi, off)
+  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
+end
+
+-- The float32x2_t expression for lanes 2h and 2h + 1 of the vector whose
+-- lane l is x[xi + off + l * stride], keeping lanes [lo, hi) (others
+-- zero). An element e (counted from lane 0's) may be read when it lies
+-- between lane lo's element and the end of the row: lo * stride <= e <=
+-- (hi - 1) * stride + room.
+local function half(x, xi, off, stride, lo, hi, room, h)
+  local l0, l1 = 2 * h, 2 * h + 1
+  local both = l0 >= lo and l1 < hi
+  if both and stride == 1 then
+    return string.format("vld1_f32(%s)", addr(x, xi, off + l0))
+  end
+  -- vld2_f32 reads the four elements from lane l0's; the even ones are kept.
+  if both and stride == 2 and l0 * 2 + 3 <= (hi - 1) * 2 + room then
+    return string.format("vld2_f32(%s).val[0]", addr(x, xi, off + l0 * 2))
+  end
+  local e = "vdup_n_f32(0.0f)"
+  for l = l0, l1 do
+    if l >= lo and l < hi then
+      e = string.format("vld1_lane_f32(%s, %s, %d)", addr(x, xi, off + l * stride), e, l - l0)
+    end
+  end
+  return e
+end
+
+-- The expression loading lanes [lo, hi) of x[xi + off + l * stride]
+-- (others zero). room: elements of the row after the last lane's element.
+local function load(x, xi, off, stride, lo, hi, room)
+  local full = lo == 0 and hi == 4
+  if full and stride == 1 then
+    return "vld1q_f32(" .. addr(x, xi, off) .. ")"
+  end
+  -- vld2q_f32 reads the eight elements from lane 0's: one past lane 3's.
+  if full and stride == 2 and room >= 1 then
+    return "vld2q_f32(" .. addr(x, xi, off) .. ").val[0]"
+  end
+  return string.format("vcombine_f32(%s, %s)", half(x, xi, off, stride, lo, hi, room, 0),
+                       half(x, xi, off, stride, lo, hi, room, 1))
+end
+
+function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
+  local lines = { "{ const float32x4_t v = " .. load(x, xi, off, stride, lo, hi, room) .. ";" }
+  for j, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = vfmaq_f32(%s, v, w%d);", t, t, j - 1)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- The statement applying a vectorizable activation to name, or nil.
+local function activate_vector(name, act)
+  if act.kind == "relu" then
+    return string.format("%s = vmaxq_f32(%s, vdupq_n_f32(0.0f));", name, name)
+  elseif act.kind == "relu6" then
+    return string.format("%s = vminq_f32(vmaxq_f32(%s, vdupq_n_f32(0.0f)), vdupq_n_f32(6.0f));", name, name)
+  elseif act.kind == "leaky_relu" then
+    return string.format("%s = vbslq_f32(vcgtq_f32(%s, vdupq_n_f32(0.0f)), %s, vmulq_f32(%s, vdupq_n_f32(%s)));",
+                         name, name, name, name, act.alpha)
+  end
+  return nil
+end
+
+-- Apply the activation act (act.kind, act.alpha as a C literal, and
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off.
+function isa.store(name, y, off, n, act)
+  local lines = {}
+  local p = y .. " + " .. off
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    -- No vector exp in NEON: finish lane by lane.
+    lines[#lines + 1] = string.format("{ float t[4]; vst1q_f32(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
+                                      name, n, y, off, act.apply("t[l]"))
+    return lines
+  end
+  local a = activate_vector(name, act)
+  if a then lines[#lines + 1] = a end
+  if n == 4 then
+    lines[#lines + 1] = string.format("vst1q_f32(%s, %s);", p, name)
+    return lines
+  end
+  local l = 0
+  if n >= 2 then
+    lines[#lines + 1] = string.format("vst1_f32(%s, vget_low_f32(%s));", p, name)
+    l = 2
+  end
+  for k = l, n - 1 do
+    lines[#lines + 1] = string.format("vst1q_lane_f32(%s + %d, %s, %d);", p, k, name, k)
+  end
+  return lines
+end
+
+return isa

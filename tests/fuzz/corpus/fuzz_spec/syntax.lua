@@ -1,0 +1,4 @@
+conv2d {
+  name = "a",
+  kernel = = 3,
+}

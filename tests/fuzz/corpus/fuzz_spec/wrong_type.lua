@@ -1,0 +1,1 @@
+conv2d { name = "a", input = { channels = 4, height = 8, width = 8 }, filters = "4", kernel = 3 }

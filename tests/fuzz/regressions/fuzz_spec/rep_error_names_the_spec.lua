@@ -1,0 +1,2 @@
+conv2d { name =string.rep "a", input = { channels = 4, height = 8, width = 8 }, filters = 4, kernel = 3 }
+conv2d { name = "A", input = { channels = 4, height = 8, width = 8 }, filters = 4, kernel = right3 }
