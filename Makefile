@@ -163,7 +163,7 @@ $(BENCH_DIR)/config.txt: bench-force
 # The kernels of the selected layers (default: the suite's, in its order)
 # and their registry (bench/bench_registry.h).
 $(BENCH_DIR)/gen.stamp: $(BENCH_DIR)/layers.txt $(BENCH_DIR)/config.txt $(BENCH_CONVGEN) \
-		$(wildcard specs/bench/*.lua) bench/make_registry
+		$(wildcard specs/bench/*.lua specs/bench/*.tuned) bench/make_registry
 	@layers='$(strip $(BENCH_LAYERS))'; \
 	[ -n "$$layers" ] || layers=$$(cat $(BENCH_DIR)/layers.txt); \
 	specs=""; for l in $$layers; do s=specs/bench/bench_$${l#bench_}.lua; \
