@@ -73,20 +73,28 @@ end
 
 local isa_cache = {}
 
--- The isa module of a target (a template file, so --templates can adapt it).
-local function load_isa(target)
-  if isa_cache[target] then return isa_cache[target] end
-  local relpath = "conv2d/" .. target .. "/isa.lua"
+-- A Lua module among the templates (so --templates can adapt it), run in
+-- an environment of the pure standard functions plus extra.
+local function load_template_module(relpath, extra)
   local text, chunkname = host.template_source(relpath)
   local env = { string = string, table = table, math = math, ipairs = ipairs,
                 pairs = pairs, tostring = tostring, error = error, assert = assert,
                 type = type }
+  for k, v in pairs(extra or {}) do env[k] = v end
   local chunk, err = load(text, "@" .. chunkname, "t", env)
   if not chunk then util.fail("%s", err) end
-  local ok, isa = pcall(chunk)
-  if not ok then util.fail("%s", tostring(isa)) end
-  isa_cache[target] = isa
-  return isa
+  local ok, module = pcall(chunk)
+  if not ok then util.fail("%s", tostring(module)) end
+  return module
+end
+
+-- The isa module of a target (a template file, so --templates can adapt it).
+local function load_isa(target)
+  if not isa_cache[target] then
+    isa_cache[target] = load_template_module("conv2d/" .. target .. "/isa.lua",
+                                             { simd = load_template_module("conv2d/simd.lua") })
+  end
+  return isa_cache[target]
 end
 
 -- The modelled cycles per multiply-add of L's fastest kernel on isa.

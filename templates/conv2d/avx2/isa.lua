@@ -30,10 +30,7 @@ end
 
 function isa.prelude(L)
   isa.even = L.name .. "_even"
-  local lines = {}
-  if L.activation == "sigmoid" or L.activation == "tanh" then
-    lines[#lines + 1] = "#include <math.h>"
-  end
+  local lines = simd.prelude(L)
   if L.stride_w == 2 then
     for _, l in ipairs({
       "",
@@ -48,28 +45,19 @@ function isa.prelude(L)
   return lines
 end
 
--- Closes one tap. The empty asm with a memory clobber keeps the compiler
--- from hoisting the next taps' loads above it: with every accumulator
--- live, hoisted loads are what makes it spill.
-function isa.tap_end()
-  return { "__asm__ volatile(\"\" ::: \"memory\");" }
-end
+isa.tap_end = simd.tap_end
 
 function isa.acc_init(name, init)
   return string.format("__m256 %s = _mm256_set1_ps(%s);", name, init)
 end
 
 function isa.broadcast(n, base, offs)
-  local lines = {}
-  for j = 0, n - 1 do
-    lines[#lines + 1] = string.format("const __m256 w%d = _mm256_broadcast_ss(%s + %d);", j, base, offs[j])
-  end
-  return lines
+  return simd.broadcasts(n, base, offs, function(j, p)
+    return string.format("const __m256 w%d = _mm256_broadcast_ss(%s);", j, p)
+  end)
 end
 
-local function addr(x, xi, off)
-  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
-end
+local addr = simd.addr
 
 -- The expression loading lanes [lo, hi) of x[xi + off + l * stride]
 -- (others zero). room: how many elements of the row follow the last
@@ -100,12 +88,9 @@ local function load(x, xi, off, stride, lo, hi, room)
 end
 
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
-  local lines = { "{ const __m256 v = " .. load(x, xi, off, stride, lo, hi, room) .. ";" }
-  for j, t in ipairs(targets) do
-    lines[#lines + 1] = string.format("  %s = _mm256_fmadd_ps(w%d, v, %s);", t, j - 1, t)
-  end
-  lines[#lines] = lines[#lines] .. " }"
-  return lines
+  return simd.load_fma("__m256", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
+    return "_mm256_fmadd_ps(" .. w .. ", v, " .. acc .. ")"
+  end)
 end
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and

@@ -29,36 +29,21 @@ local function mask(lo, hi)
   return string.format("(__mmask16)0x%04x", m)
 end
 
-function isa.prelude(L)
-  local lines = {}
-  if L.activation == "sigmoid" or L.activation == "tanh" then
-    lines[#lines + 1] = "#include <math.h>"
-  end
-  return lines
-end
+isa.prelude = simd.prelude
 
--- Closes one tap. The empty asm with a memory clobber keeps the compiler
--- from hoisting the next taps' loads above it: with every accumulator
--- live, hoisted loads are what makes it spill.
-function isa.tap_end()
-  return { "__asm__ volatile(\"\" ::: \"memory\");" }
-end
+isa.tap_end = simd.tap_end
 
 function isa.acc_init(name, init)
   return string.format("__m512 %s = _mm512_set1_ps(%s);", name, init)
 end
 
 function isa.broadcast(n, base, offs)
-  local lines = {}
-  for j = 0, n - 1 do
-    lines[#lines + 1] = string.format("const __m512 w%d = _mm512_set1_ps(%s[%d]);", j, base, offs[j])
-  end
-  return lines
+  return simd.broadcasts(n, base, offs, function(j, p)
+    return string.format("const __m512 w%d = _mm512_set1_ps(*(%s));", j, p)
+  end)
 end
 
-local function addr(x, xi, off)
-  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
-end
+local addr = simd.addr
 
 local EVEN = "_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)"
 
@@ -95,12 +80,9 @@ local function load(x, xi, off, stride, lo, hi, room)
 end
 
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
-  local lines = { "{ const __m512 v = " .. load(x, xi, off, stride, lo, hi, room) .. ";" }
-  for j, t in ipairs(targets) do
-    lines[#lines + 1] = string.format("  %s = _mm512_fmadd_ps(w%d, v, %s);", t, j - 1, t)
-  end
-  lines[#lines] = lines[#lines] .. " }"
-  return lines
+  return simd.load_fma("__m512", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
+    return "_mm512_fmadd_ps(" .. w .. ", v, " .. acc .. ")"
+  end)
 end
 
 -- The statement applying a vectorizable activation to name, or nil.

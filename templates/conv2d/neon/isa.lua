@@ -27,36 +27,21 @@ local isa = {
   },
 }
 
-function isa.prelude(L)
-  local lines = {}
-  if L.activation == "sigmoid" or L.activation == "tanh" then
-    lines[#lines + 1] = "#include <math.h>"
-  end
-  return lines
-end
+isa.prelude = simd.prelude
 
--- Closes one tap. The empty asm with a memory clobber keeps the compiler
--- from hoisting the next taps' loads above it: with every accumulator
--- live, hoisted loads are what makes it spill.
-function isa.tap_end()
-  return { "__asm__ volatile(\"\" ::: \"memory\");" }
-end
+isa.tap_end = simd.tap_end
 
 function isa.acc_init(name, init)
   return string.format("float32x4_t %s = vdupq_n_f32(%s);", name, init)
 end
 
 function isa.broadcast(n, base, offs)
-  local lines = {}
-  for j = 0, n - 1 do
-    lines[#lines + 1] = string.format("const float32x4_t w%d = vld1q_dup_f32(%s + %d);", j, base, offs[j])
-  end
-  return lines
+  return simd.broadcasts(n, base, offs, function(j, p)
+    return string.format("const float32x4_t w%d = vld1q_dup_f32(%s);", j, p)
+  end)
 end
 
-local function addr(x, xi, off)
-  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
-end
+local addr = simd.addr
 
 -- The float32x2_t expression for lanes 2h and 2h + 1 of the vector whose
 -- lane l is x[xi + off + l * stride], keeping lanes [lo, hi) (others
@@ -98,12 +83,9 @@ local function load(x, xi, off, stride, lo, hi, room)
 end
 
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
-  local lines = { "{ const float32x4_t v = " .. load(x, xi, off, stride, lo, hi, room) .. ";" }
-  for j, t in ipairs(targets) do
-    lines[#lines + 1] = string.format("  %s = vfmaq_f32(%s, v, w%d);", t, t, j - 1)
-  end
-  lines[#lines] = lines[#lines] .. " }"
-  return lines
+  return simd.load_fma("float32x4_t", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
+    return "vfmaq_f32(" .. acc .. ", v, " .. w .. ")"
+  end)
 end
 
 -- The statement applying a vectorizable activation to name, or nil.

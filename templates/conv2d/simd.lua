@@ -1,0 +1,44 @@
+-- conv2d/simd.lua: what the intrinsic targets (avx2, avx512, neon) spell
+-- alike. Each isa.lua receives this table as `simd`.
+
+local simd = {}
+
+-- The lines a kernel needs before its code: math.h when the activation
+-- is finished lane by lane with expf or tanhf.
+function simd.prelude(L)
+  if L.activation == "sigmoid" or L.activation == "tanh" then return { "#include <math.h>" } end
+  return {}
+end
+
+-- Closes one tap. The empty asm with a memory clobber keeps the compiler
+-- from hoisting the next taps' loads above it: with every accumulator
+-- live, hoisted loads are what makes gcc and clang spill.
+function simd.tap_end()
+  return { "__asm__ volatile(\"\" ::: \"memory\");" }
+end
+
+-- The C expression x + xi + off, with the sign of off spelled out.
+function simd.addr(x, xi, off)
+  return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
+end
+
+-- Declarations of w0 .. w(n-1) = broadcast(base + offs[j]); spell(j, ptr)
+-- gives one declaration.
+function simd.broadcasts(n, base, offs, spell)
+  local lines = {}
+  for j = 0, n - 1 do lines[#lines + 1] = spell(j, base .. " + " .. offs[j]) end
+  return lines
+end
+
+-- One block: v = the vector load_expr (of type vtype), multiplied by w_j
+-- and added into targets[j] for each j; fma(acc, w) spells one update.
+function simd.load_fma(vtype, load_expr, targets, fma)
+  local lines = { "{ const " .. vtype .. " v = " .. load_expr .. ";" }
+  for j, t in ipairs(targets) do
+    lines[#lines + 1] = "  " .. t .. " = " .. fma(t, "w" .. (j - 1)) .. ";"
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+return simd
