@@ -100,7 +100,7 @@ install: $(BIN)/convgen
 	install -m 755 $(BIN)/convgen $(DESTDIR)$(PREFIX)/bin/convgen
 
 clean:
-	rm -rf build bin build-san build-fuzz
+	rm -rf build bin build-san build-san-clang build-fuzz
 
 include tests/hardening.mk
 

@@ -135,12 +135,11 @@ static void host_hook(lua_State *L, lua_Debug *ar)
         }
     }
     if (h->run_instructions > CG_RUN_INSTRUCTIONS) {
-        /* Rewound a little, so that the message itself can be formatted. */
-        h->run_instructions = CG_RUN_INSTRUCTIONS - 10 * HOOK_STEP;
+        /* Spent for good: any later call fails at its first check too. */
         lua_getfield(L, LUA_REGISTRYINDEX, CONTEXT_KEY);
         const char *ctx = lua_tostring(L, -1);
-        raise_user(L, "%s: convgen stopped after %lld Lua instructions, its limit for one run; "
-                   "the layers are too large to plan or their code budgets too large",
+        raise_user(L, "%s: convgen stopped after %lld Lua instructions (its limit for one run): "
+                   "too large to plan, or a code budget too large",
                    ctx ? ctx : "convgen", (long long)CG_RUN_INSTRUCTIONS);
     }
 }

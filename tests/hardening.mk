@@ -4,7 +4,7 @@
 #   make test-sanitize   build convgen and every test with ASan + UBSan into
 #                        build-san/ and run the whole suite; kernels the tests
 #                        build with the system compiler get the same flags
-#                        (CONVGEN_KERNEL_CFLAGS). CC=clang works too.
+#                        (CONVGEN_KERNEL_CFLAGS). CC=clang: build-san-clang/.
 #   make test-valgrind   memcheck over convgen check/generate/info of the
 #                        example specs; any error or leak fails
 #   make fuzz            build the libFuzzer targets with clang into
@@ -15,8 +15,10 @@
 # Each installs what it needs first (.ci/deps sanitize or fuzz).
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-# Leaks fail too; UBSan stops at the first report and says where.
-SAN_ENV = ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+# Leaks fail too; UBSan stops at the first report and says where. Not
+# detect_stack_use_after_return: gcc's fake stack frames are not 64-byte
+# aligned, and the avx512 kernels' spilled __m512 locals fault on them.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	CONVGEN_KERNEL_CFLAGS='$(SAN_FLAGS)'
 
@@ -25,9 +27,11 @@ sanitize-deps:
 	@./.ci/deps sanitize
 
 # CC goes to the environment too: the kernels the tests compile must use
-# the same compiler (and sanitizer runtime) as the test programs.
+# the same compiler (and sanitizer runtime) as the test programs. gcc's
+# and clang's objects must not mix, so each has its own directory.
+SAN_B = build-san$(if $(findstring clang,$(notdir $(CC))),-clang)
 test-sanitize: sanitize-deps
-	+$(SAN_ENV) CC='$(CC)' $(MAKE) B=build-san BIN=build-san/bin \
+	+$(SAN_ENV) CC='$(CC)' $(MAKE) B=$(SAN_B) BIN=$(SAN_B)/bin \
 		CFLAGS='-O1 -g $(SAN_FLAGS)' test
 
 test-valgrind: sanitize-deps $(BIN)/convgen
@@ -61,9 +65,10 @@ fuzz-build: fuzz-deps
 	+$(MAKE) B=$(FUZZ_B) BIN=$(FUZZ_B)/bin CC=clang FUZZ_COVERAGE=-DCG_FUZZ_COVERAGE \
 		CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' $(addprefix $(FUZZ_B)/fuzz/,$(FUZZ_TARGETS))
 
-# New inputs go to build-fuzz/corpus/<target>; the seeds in tests/fuzz/
-# are only read. A crash: turn its artifact into a file under
-# tests/fuzz/regressions/<target>/ (test_fuzz replays them), then fix it.
+# New inputs go to build-fuzz/corpus/<target>; the seeds and the past
+# crashes in tests/fuzz/ are only read. A crash: turn its artifact into a
+# file under tests/fuzz/regressions/<target>/ (test_fuzz replays them),
+# then fix it.
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_B)/corpus/$$t $(FUZZ_B)/artifacts && \
@@ -71,7 +76,8 @@ fuzz: fuzz-build
 		$(FUZZ_B)/fuzz/$$t $(FUZZ_ARGS) -max_total_time=$(FUZZ_TIME) \
 			-artifact_prefix=$(FUZZ_B)/artifacts/$$t- \
 			$$( [ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict ) \
-			$(FUZZ_B)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+			$(FUZZ_B)/corpus/$$t tests/fuzz/corpus/$$t \
+			$$( [ -d tests/fuzz/regressions/$$t ] && echo tests/fuzz/regressions/$$t ) || exit 1; \
 	done
 
 ifneq ($(B),build)

@@ -145,7 +145,7 @@ static const char *const activations[] = {
     "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh"
 };
 
-void random_spec(cg_rng *r, int i, char *buf, size_t len)
+void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
 {
     int groups, cpg, fpg;
     switch (cg_rng_int(r, 0, 4)) {
@@ -236,7 +236,7 @@ void random_spec(cg_rng *r, int i, char *buf, size_t len)
              sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget);
 }
 
-void drop_budget(char *spec)
+void ts_drop_budget(char *spec)
 {
     char *b = strstr(spec, "code_budget");
     if (b)

@@ -43,10 +43,10 @@ void ts_write_file(const char *path, const char *text);
  * activation, batch > 1, small code budgets). Shape i forces some classes
  * (a 1x1 input, a kernel equal to the input, a stride larger than the
  * kernel, a wide plane) so every run covers them. */
-void random_spec(cg_rng *r, int i, char *buf, size_t len);
+void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);
 
 /* Blank out the code_budget field of spec text, if any. */
-void drop_budget(char *spec);
+void ts_drop_budget(char *spec);
 
 /* What ts_run_limited imposes on the child. Zero fields impose nothing. */
 typedef struct ts_limits {

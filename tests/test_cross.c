@@ -1,7 +1,7 @@
 /*
  * test_cross.c - kernels built with cross compilers.
  *
- * NEON: a seeded sweep of random layers (random_spec, as in test_kernels)
+ * NEON: a seeded sweep of random layers (ts_random_spec, as in test_kernels)
  * and a few layers whose outputs reach every activation's saturation are
  * generated for the neon target and built in batches with
  * aarch64-linux-gnu-gcc into small executables. Kernels cannot be loaded
@@ -175,7 +175,7 @@ static void emit_for(char *spec, const char *target, cg_conv *p, cg_sources *src
             return;
         if (attempt > 0 || !strstr(err, "code budget"))
             fail_msg("%s: generation failed: %s\n%s", target, err, spec);
-        drop_budget(spec);
+        ts_drop_budget(spec);
     }
 }
 
@@ -351,7 +351,7 @@ static void test_neon_sweep_under_qemu_agrees_with_the_reference(void **state)
     cg_rng r;
     cg_rng_seed(&r, SWEEP_SEED);
     for (int i = 0; i < NEON_SHAPES; ++i)
-        random_spec(&r, i, specs[i], sizeof specs[i]);
+        ts_random_spec(&r, i, specs[i], sizeof specs[i]);
     for (int i = 0; i < extras; ++i)
         snprintf(specs[NEON_SHAPES + i], sizeof specs[i], "%s", neon_extras[i]);
     /* Batches of NEON_BATCH; the last one takes the extras too. */

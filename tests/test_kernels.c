@@ -109,7 +109,7 @@ static void check_sweep_spec(char *spec, int use_cc, uint64_t seed)
     if (rc == CG_OK) {
         cg_sources_free(&src);
     } else if (strstr(err, "code budget")) {
-        drop_budget(spec);
+        ts_drop_budget(spec);
     }
     check_spec(spec, use_cc, seed);
 }
@@ -121,7 +121,7 @@ static void test_sweep_tinycc_kernels_agree_with_the_reference(void **state)
     cg_rng_seed(&r, 20261124);
     char spec[1024];
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
-        random_spec(&r, i, spec, sizeof spec);
+        ts_random_spec(&r, i, spec, sizeof spec);
         check_sweep_spec(spec, 0, (uint64_t)i);
     }
 }
@@ -133,7 +133,7 @@ static void test_sweep_cc_O2_kernels_agree_with_the_reference(void **state)
     cg_rng_seed(&r, 20261124);
     char spec[1024];
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
-        random_spec(&r, i, spec, sizeof spec);
+        ts_random_spec(&r, i, spec, sizeof spec);
         if (i % CC_EVERY == 0 || i % CC_EVERY == 11)
             check_sweep_spec(spec, 1, (uint64_t)i);
     }
@@ -174,8 +174,8 @@ static void sweep_with_cc(const char *target, const char *flags, int force_fv)
         source[0] = '\0';
         int n = first + BATCH <= SWEEP_SHAPES ? BATCH : SWEEP_SHAPES - first;
         for (int k = 0; k < n; ++k) {
-            random_spec(&r, first + k, spec, sizeof spec);
-            drop_budget(spec);
+            ts_random_spec(&r, first + k, spec, sizeof spec);
+            ts_drop_budget(spec);
             if (force_fv && (first + k) % 2 == 0)
                 force_filter_vectors(spec);
             specs[k] = strdup(spec);
@@ -293,7 +293,7 @@ static void test_sweep_covers_every_class(void **state)
     int asym = 0, same = 0, dil = 0, grouped = 0, depthwise = 0, nobias = 0;
     int batch = 0, one = 0, whole = 0, bigstride = 0, budget = 0, strided = 0;
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
-        random_spec(&r, i, spec, sizeof spec);
+        ts_random_spec(&r, i, spec, sizeof spec);
         cg_gen *g = ts_gen_from_text("sweep.lua", spec);
         cg_conv p;
         assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
@@ -385,8 +385,8 @@ static void test_generation_is_byte_identical_across_runs(void **state)
     cg_rng r;
     cg_rng_seed(&r, 99);
     for (int i = 0; i < 20; ++i) {
-        random_spec(&r, i, spec, sizeof spec);
-        drop_budget(spec);
+        ts_random_spec(&r, i, spec, sizeof spec);
+        ts_drop_budget(spec);
         cg_sources a, b;
         cg_gen *g1 = ts_gen_from_text("same.lua", spec);
         cg_gen *g2 = ts_gen_from_text("same.lua", spec);
