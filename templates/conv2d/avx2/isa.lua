@@ -35,7 +35,7 @@ function isa.prelude(L)
     for _, l in ipairs({
       "",
       "/* Elements 0, 2, ..., 14 of a and b = p[0..7], p[8..15]. */",
-      "static inline __m256 " .. L.name .. "_even(__m256 a, __m256 b)",
+      "static inline __attribute__((unused)) __m256 " .. L.name .. "_even(__m256 a, __m256 b)",
       "{",
       "    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));",
       "    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));",
