@@ -93,32 +93,32 @@ function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
   end)
 end
 
+-- The statement applying a vectorizable activation to name, or nil.
+local function activate_vector(name, act)
+  if act.kind == "relu" then
+    return string.format("%s = _mm256_max_ps(%s, _mm256_setzero_ps());", name, name)
+  elseif act.kind == "relu6" then
+    return string.format("%s = _mm256_min_ps(_mm256_max_ps(%s, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));", name, name)
+  elseif act.kind == "leaky_relu" then
+    return string.format(
+      "%s = _mm256_blendv_ps(_mm256_mul_ps(%s, _mm256_set1_ps(%s)), %s, _mm256_cmp_ps(%s, _mm256_setzero_ps(), _CMP_GT_OQ));",
+      name, name, act.alpha, name, name)
+  end
+  return nil
+end
+
+local spelling = {
+  lanes = 8, spill = "_mm256_storeu_ps", activate = activate_vector,
+  store = function(p, n, name)
+    if n == 8 then return { string.format("_mm256_storeu_ps(%s, %s);", p, name) } end
+    return { string.format("_mm256_maskstore_ps(%s, %s, %s);", p, mask(0, n), name) }
+  end,
+}
+
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
 -- act.apply spelling it for one float) and store lanes [0, n) at y + off.
 function isa.store(name, y, off, n, act)
-  local lines = {}
-  local a = act
-  local p = y .. " + " .. off
-  if a.kind == "relu" then
-    lines[#lines + 1] = string.format("%s = _mm256_max_ps(%s, _mm256_setzero_ps());", name, name)
-  elseif a.kind == "relu6" then
-    lines[#lines + 1] = string.format("%s = _mm256_min_ps(_mm256_max_ps(%s, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));", name, name)
-  elseif a.kind == "leaky_relu" then
-    lines[#lines + 1] = string.format(
-      "%s = _mm256_blendv_ps(_mm256_mul_ps(%s, _mm256_set1_ps(%s)), %s, _mm256_cmp_ps(%s, _mm256_setzero_ps(), _CMP_GT_OQ));",
-      name, name, a.alpha, name, name)
-  elseif a.kind == "sigmoid" or a.kind == "tanh" then
-    -- No vector exp in AVX2: finish lane by lane.
-    lines[#lines + 1] = string.format("{ float t[8]; _mm256_storeu_ps(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
-                                      name, n, y, off, act.apply("t[l]"))
-    return lines
-  end
-  if n == 8 then
-    lines[#lines + 1] = string.format("_mm256_storeu_ps(%s, %s);", p, name)
-  else
-    lines[#lines + 1] = string.format("_mm256_maskstore_ps(%s, %s, %s);", p, mask(0, n), name)
-  end
-  return lines
+  return simd.store(spelling, name, y, off, n, act)
 end
 
 return isa

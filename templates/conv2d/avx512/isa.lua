@@ -99,25 +99,18 @@ local function activate_vector(name, act)
   return nil
 end
 
+local spelling = {
+  lanes = 16, spill = "_mm512_storeu_ps", activate = activate_vector,
+  store = function(p, n, name)
+    if n == 16 then return { string.format("_mm512_storeu_ps(%s, %s);", p, name) } end
+    return { string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name) }
+  end,
+}
+
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
 -- act.apply spelling it for one float) and store lanes [0, n) at y + off.
 function isa.store(name, y, off, n, act)
-  local lines = {}
-  local p = y .. " + " .. off
-  if act.kind == "sigmoid" or act.kind == "tanh" then
-    -- No vector exp in AVX-512F: finish lane by lane.
-    lines[#lines + 1] = string.format("{ float t[16]; _mm512_storeu_ps(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
-                                      name, n, y, off, act.apply("t[l]"))
-    return lines
-  end
-  local a = activate_vector(name, act)
-  if a then lines[#lines + 1] = a end
-  if n == 16 then
-    lines[#lines + 1] = string.format("_mm512_storeu_ps(%s, %s);", p, name)
-  else
-    lines[#lines + 1] = string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name)
-  end
-  return lines
+  return simd.store(spelling, name, y, off, n, act)
 end
 
 -- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 16

@@ -101,32 +101,26 @@ local function activate_vector(name, act)
   return nil
 end
 
+local spelling = {
+  lanes = 4, spill = "vst1q_f32", activate = activate_vector,
+  store = function(p, n, name)
+    if n == 4 then return { string.format("vst1q_f32(%s, %s);", p, name) } end
+    local lines, l = {}, 0
+    if n >= 2 then
+      lines[#lines + 1] = string.format("vst1_f32(%s, vget_low_f32(%s));", p, name)
+      l = 2
+    end
+    for k = l, n - 1 do
+      lines[#lines + 1] = string.format("vst1q_lane_f32(%s + %d, %s, %d);", p, k, name, k)
+    end
+    return lines
+  end,
+}
+
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
 -- act.apply spelling it for one float) and store lanes [0, n) at y + off.
 function isa.store(name, y, off, n, act)
-  local lines = {}
-  local p = y .. " + " .. off
-  if act.kind == "sigmoid" or act.kind == "tanh" then
-    -- No vector exp in NEON: finish lane by lane.
-    lines[#lines + 1] = string.format("{ float t[4]; vst1q_f32(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
-                                      name, n, y, off, act.apply("t[l]"))
-    return lines
-  end
-  local a = activate_vector(name, act)
-  if a then lines[#lines + 1] = a end
-  if n == 4 then
-    lines[#lines + 1] = string.format("vst1q_f32(%s, %s);", p, name)
-    return lines
-  end
-  local l = 0
-  if n >= 2 then
-    lines[#lines + 1] = string.format("vst1_f32(%s, vget_low_f32(%s));", p, name)
-    l = 2
-  end
-  for k = l, n - 1 do
-    lines[#lines + 1] = string.format("vst1q_lane_f32(%s + %d, %s, %d);", p, k, name, k)
-  end
-  return lines
+  return simd.store(spelling, name, y, off, n, act)
 end
 
 return isa
