@@ -62,3 +62,31 @@ int cg_verify_packed(const cg_conv *p, cg_pack_fn pack, cg_run_fn run, size_t pa
 {
     return verify(p, NULL, pack, run, packed_size, seed, result);
 }
+
+int cg_verify_baked(const cg_conv *p, cg_baked_fn fn, const float *weights, const float *bias,
+                    uint64_t seed, cg_compare *result)
+{
+    const size_t ni = cg_conv_input_size(p), no = cg_conv_output_size(p);
+    float *in = cg_guard_alloc(ni);
+    float *got = cg_guard_alloc(no);
+    float *want = malloc(no * sizeof *want);
+    double *mag = malloc(no * sizeof *mag);
+    int rc = -1;
+
+    if (in && got && want && mag) {
+        cg_rng r;
+        cg_rng_seed(&r, seed);
+        cg_fill_uniform(in, ni, &r, -1.0f, 1.0f);
+        for (size_t i = 0; i < no; ++i)
+            got[i] = NAN;
+        fn(in, got);
+        cg_ref_conv2d(p, in, weights, p->bias ? bias : NULL, want, mag);
+        cg_compare_floats(got, want, mag, no, cg_conv_reduction_length(p), result);
+        rc = 0;
+    }
+    cg_guard_free(in, ni);
+    cg_guard_free(got, no);
+    free(want);
+    free(mag);
+    return rc;
+}
