@@ -298,3 +298,63 @@ int ts_run_limited(const char *const argv[], const char *cwd, const ts_limits *l
         return -WTERMSIG(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+/* The .npy header dictionary of a float array of shape dims, padded with
+ * spaces and a newline so that the data start at a multiple of 64 (as
+ * numpy writes it). */
+static size_t npy_header(char *buf, size_t cap, const char *descr, int fortran,
+                         const long long *dims, int ndims)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{'descr': '%s', 'fortran_order': %s, 'shape': (",
+                                descr, fortran ? "True" : "False");
+    for (int i = 0; i < ndims; ++i)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", dims[i]);
+    n += (size_t)snprintf(buf + n, cap - n, "%s), }", ndims == 1 ? "," : "");
+    while ((10 + n + 1) % 64 != 0)
+        buf[n++] = ' ';
+    buf[n++] = '\n';
+    buf[n] = '\0';
+    return n;
+}
+
+void ts_write_npy_raw(const char *path, int major, const char *header, const void *data,
+                      size_t nbytes)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    const size_t hl = strlen(header);
+    const unsigned char magic[8] = { 0x93, 'N', 'U', 'M', 'P', 'Y', (unsigned char)major, 0 };
+    unsigned char len[4] = { (unsigned char)hl, (unsigned char)(hl >> 8), (unsigned char)(hl >> 16),
+                             (unsigned char)(hl >> 24) };
+    int ok = fwrite(magic, 1, 8, f) == 8 && fwrite(len, 1, major == 1 ? 2 : 4, f) == (major == 1 ? 2u : 4u)
+             && fwrite(header, 1, hl, f) == hl && fwrite(data, 1, nbytes, f) == nbytes;
+    if (fclose(f) != 0 || !ok)
+        fail_msg("cannot write %s", path);
+}
+
+void ts_write_npy(const char *path, const long long *dims, int ndims, const float *v)
+{
+    char header[512];
+    size_t count = 1;
+    for (int i = 0; i < ndims; ++i)
+        count *= (size_t)dims[i];
+    npy_header(header, sizeof header, "<f4", 0, dims, ndims);
+    /* Little-endian bytes whatever the host's order. */
+    unsigned char *bytes = malloc(count * 4 + 1);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        for (int b = 0; b < 4; ++b)
+            bytes[4 * i + (size_t)b] = (unsigned char)(u >> (8 * b));
+    }
+    ts_write_npy_raw(path, 1, header, bytes, count * 4);
+    free(bytes);
+}
+
+void ts_npy_header(char *buf, size_t cap, const char *descr, int fortran, const long long *dims,
+                   int ndims)
+{
+    npy_header(buf, cap, descr, fortran, dims, ndims);
+}

@@ -63,4 +63,17 @@ typedef struct ts_limits {
 int ts_run_limited(const char *const argv[], const char *cwd, const ts_limits *lim,
                    char *out, size_t outlen, char *errout, size_t errlen);
 
+/* Write a float32 .npy (version 1.0, '<f4', C order) of shape dims
+ * holding v; fails the test on error. */
+void ts_write_npy(const char *path, const long long *dims, int ndims, const float *v);
+
+/* The header dictionary numpy writes for such an array, with descr and
+ * fortran_order as given (for malformed files), into buf. */
+void ts_npy_header(char *buf, size_t cap, const char *descr, int fortran, const long long *dims,
+                   int ndims);
+
+/* Write a .npy of format version major.0 with header and data verbatim. */
+void ts_write_npy_raw(const char *path, int major, const char *header, const void *data,
+                      size_t nbytes);
+
 #endif
