@@ -358,3 +358,57 @@ void ts_npy_header(char *buf, size_t cap, const char *descr, int fortran, const 
 {
     npy_header(buf, cap, descr, fortran, dims, ndims);
 }
+
+static float uniform(cg_rng *r)
+{
+    float v;
+    cg_fill_uniform(&v, 1, r, -1.0f, 1.0f);
+    return v;
+}
+
+/* Random weights, each zero with probability zero_pct / 100. */
+void ts_fill_pruned(float *w, size_t n, cg_rng *r, int zero_pct)
+{
+    for (size_t i = 0; i < n; ++i) {
+        float v = uniform(r);
+        w[i] = cg_rng_int(r, 0, 99) < zero_pct ? 0.0f : v;
+    }
+}
+
+/* spec with "weights = <name>_w.npy" (and bias_values if the layer has a
+ * bias) added, the files written into dir with random values (zero_pct %
+ * of the weights zero). The weights and bias written are returned in *w
+ * and *b (free them) and the layer in *p. */
+char *ts_bake(const char *dir, const char *spec, cg_rng *r, int zero_pct, cg_conv *p,
+                  float **w, float **b)
+{
+    char err[TS_ERRLEN], path[256];
+    cg_gen *g = ts_gen_from_text("plain.lua", spec);
+    assert_int_equal(cg_gen_params(g, 0, p, err, sizeof err), CG_OK);
+    cg_gen_free(g);
+    const size_t nw = cg_conv_weights_size(p), nb = (size_t)p->filters;
+    *w = malloc(nw * sizeof **w);
+    *b = malloc(nb * sizeof **b);
+    assert_true(*w && *b);
+    ts_fill_pruned(*w, nw, r, zero_pct);
+    for (size_t i = 0; i < nb; ++i)
+        (*b)[i] = uniform(r);
+    const long long wd[4] = { p->filters, p->channels / p->groups, p->kernel_h, p->kernel_w };
+    const long long bd[1] = { p->filters };
+    snprintf(path, sizeof path, "%s/%s_w.npy", dir, p->name);
+    ts_write_npy(path, wd, 4, *w);
+    snprintf(path, sizeof path, "%s/%s_b.npy", dir, p->name);
+    ts_write_npy(path, bd, 1, *b);
+
+    size_t len = strlen(spec);
+    char *out = malloc(len + 256);
+    assert_non_null(out);
+    const char *open = strchr(spec, '{');
+    assert_non_null(open);
+    int at = (int)(open - spec) + 1;
+    snprintf(out, len + 256, "%.*s weights = \"%s_w.npy\",%s%s%s%s", at, spec, p->name,
+             p->bias ? " bias_values = \"" : "", p->bias ? p->name : "", p->bias ? "_b.npy\"," : "",
+             spec + at);
+    return out;
+}
+

@@ -50,59 +50,6 @@ static int remove_dir(void **state)
     return 0;
 }
 
-static float uniform(cg_rng *r)
-{
-    float v;
-    cg_fill_uniform(&v, 1, r, -1.0f, 1.0f);
-    return v;
-}
-
-/* Random weights, each zero with probability zero_pct / 100. */
-static void fill_pruned(float *w, size_t n, cg_rng *r, int zero_pct)
-{
-    for (size_t i = 0; i < n; ++i) {
-        float v = uniform(r);
-        w[i] = cg_rng_int(r, 0, 99) < zero_pct ? 0.0f : v;
-    }
-}
-
-/* spec with "weights = <name>_w.npy" (and bias_values if the layer has a
- * bias) added, the files written into dir with random values (zero_pct %
- * of the weights zero). The weights and bias written are returned in *w
- * and *b (free them) and the layer in *p. */
-static char *bake(const char *dir, const char *spec, cg_rng *r, int zero_pct, cg_conv *p,
-                  float **w, float **b)
-{
-    char err[TS_ERRLEN], path[256];
-    cg_gen *g = ts_gen_from_text("plain.lua", spec);
-    assert_int_equal(cg_gen_params(g, 0, p, err, sizeof err), CG_OK);
-    cg_gen_free(g);
-    const size_t nw = cg_conv_weights_size(p), nb = (size_t)p->filters;
-    *w = malloc(nw * sizeof **w);
-    *b = malloc(nb * sizeof **b);
-    assert_true(*w && *b);
-    fill_pruned(*w, nw, r, zero_pct);
-    for (size_t i = 0; i < nb; ++i)
-        (*b)[i] = uniform(r);
-    const long long wd[4] = { p->filters, p->channels / p->groups, p->kernel_h, p->kernel_w };
-    const long long bd[1] = { p->filters };
-    snprintf(path, sizeof path, "%s/%s_w.npy", dir, p->name);
-    ts_write_npy(path, wd, 4, *w);
-    snprintf(path, sizeof path, "%s/%s_b.npy", dir, p->name);
-    ts_write_npy(path, bd, 1, *b);
-
-    size_t len = strlen(spec);
-    char *out = malloc(len + 256);
-    assert_non_null(out);
-    const char *open = strchr(spec, '{');
-    assert_non_null(open);
-    int at = (int)(open - spec) + 1;
-    snprintf(out, len + 256, "%.*s weights = \"%s_w.npy\",%s%s%s%s", at, spec, p->name,
-             p->bias ? " bias_values = \"" : "", p->bias ? p->name : "", p->bias ? "_b.npy\"," : "",
-             spec + at);
-    return out;
-}
-
 /* The spec's path inside dir (so that its .npy paths resolve there). */
 static const char *spec_path(const char *dir)
 {
@@ -345,7 +292,7 @@ static int sweep_target(const char *dir, const char *target, int use_cc, int n, 
         char spec[1024];
         ts_random_spec(&r, first + i, spec, sizeof spec);
         for (int attempt = 0;; ++attempt) {
-            specs[i] = bake(dir, spec, &r, zero_pct, &ps[i], &ws[i], &bs[i]);
+            specs[i] = ts_bake(dir, spec, &r, zero_pct, &ps[i], &ws[i], &bs[i]);
             cg_gen *g = ts_gen_from_text(spec_path(dir), specs[i]);
             cg_sources src;
             cg_gen_options opts = { .target = target };
@@ -446,7 +393,7 @@ static void test_pruned_layers_agree_and_report_skipped_work(void **state)
             cg_rng_seed(&r, (uint64_t)(10 * k + t));
             cg_conv p;
             float *w, *b;
-            char *spec = bake(dir,
+            char *spec = ts_bake(dir,
                 "conv2d { name = \"pruned\", input = { channels = 8, height = 20, width = 37 },\n"
                 "  filters = 12, kernel = 3, padding = 1, activation = \"relu\", code_budget = 30000 }\n",
                 &r, pcts[k], &p, &w, &b);
@@ -546,7 +493,7 @@ static void test_skipped_multiply_adds_are_counted_exactly(void **state)
     cg_conv p;
     for (int trial = 0; trial < 4; ++trial) {
         long long want = 0;
-        fill_pruned(w, NW, &r, 25 * (trial + 1) - 5);
+        ts_fill_pruned(w, NW, &r, 25 * (trial + 1) - 5);
         g = ts_gen_from_text(spec_path(dir), spec);
         assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
         for (int i = 0; i < NW; ++i) {
