@@ -395,8 +395,8 @@ function api.info(i, opts)
       rows[#rows + 1] = { "zero skipping",
         L.baked.zeros == 0 and "off: no weight is zero"
         or P.blocks and "off: packed_kernel = \"filter_vectors\" forces the filter-vectorized kernel"
-        or string.format("off: unrolled, the kernel needs %d lines of reduction code, over the budget of %d",
-                         P.unroll_lines, P.budget) }
+        or string.format("off: unrolled, the kernel needs more than its code budget of %d lines",
+                         P.budget) }
     end
   end
   local out = {}

@@ -268,20 +268,27 @@ end
 -- only what survives, so the code budget counts the statements actually
 -- emitted, and a pruned layer fits where its dense twin would not.
 
--- Whether weight (filter gf of the layer, channel c of its group, tap w =
--- kh * KW + kw) is zero, +0.0 or -0.0 alike.
-local function weight_zero(L, K, KK, gf, c, w)
-  local v = string.unpack("<f", L.baked.weights, ((gf * K) + c * KK + w) * 4 + 1)
-  return v == 0
+-- L's weights as a table: [flat index + 1] = true where the weight is
+-- nonzero (+0.0 and -0.0 are zero), made once per layer.
+local function nonzero_map(L)
+  local B = L.baked
+  if not B.nonzero then
+    local map, wb = {}, B.weights
+    for i = 1, #wb // 4 do map[i] = string.unpack("<f", wb, 4 * i - 3) ~= 0 end
+    B.nonzero = map
+  end
+  return B.nonzero
 end
 
--- The filters (0-based within block B) whose weight at (c, w) is nonzero.
+-- The filters (0-based within block B) whose weight at (c, w) is nonzero:
+-- channel c of the group, tap w = kh * KW + kw.
 function M.nonzero(L, B, c, w)
-  local K = (L.channels // L.groups) * L.kernel_h * L.kernel_w
   local KK = L.kernel_h * L.kernel_w
-  local list = {}
+  local K = (L.channels // L.groups) * KK
+  local map, list = nonzero_map(L), {}
+  local at = B.f0 * K + c * KK + w + 1
   for f = 0, B.tf - 1 do
-    if not weight_zero(L, K, KK, B.f0 + f, c, w) then list[#list + 1] = f end
+    if map[at + f * K] then list[#list + 1] = f end
   end
   return list
 end
@@ -299,9 +306,10 @@ local function blocks(L, tf)
 end
 
 -- Lines of reduction code the unrolled baked kernel needs (the block
--- overhead counts as a region's), and whether any weight is zero.
-local function unrolled_lines(L, regions, bl, cpg)
-  local lines, zeros = REGION_OVERHEAD * #regions * #bl, 0
+-- overhead counts as a region's), counted up to the first line past the
+-- budget.
+local function unrolled_lines(L, regions, bl, cpg, budget)
+  local lines = REGION_OVERHEAD * #regions * #bl
   for _, B in ipairs(bl) do
     for _, R in ipairs(regions) do
       for c = 0, cpg - 1 do
@@ -309,6 +317,7 @@ local function unrolled_lines(L, regions, bl, cpg)
           local n = #M.nonzero(L, B, c, tap.w)
           if n > 0 then lines = lines + n + #tap.loads * (1 + n) end
         end
+        if lines > budget then return lines end
       end
     end
   end
@@ -331,11 +340,16 @@ function M.tiled(L, isa, budget, forced)
 
   -- Baked weights with zeros: the unrolled, zero-skipping kernel when it
   -- fits. (Dense ones gain nothing from it: the usual kernel is as fast.)
+  -- Each nonzero weight costs at least a line, so a layer with more of
+  -- them than the budget is not counted (that would take long for nothing).
   local unroll_lines
-  if L.baked and L.baked.zeros > 0 then
+  local nonzeros = L.baked and (#L.baked.weights // 4 - L.baked.zeros)
+  if L.baked and L.baked.zeros > 0 and nonzeros > budget then
+    unroll_lines = nonzeros
+  elseif L.baked and L.baked.zeros > 0 then
     local regions = layout(G, tile, V, "none")
     local bl = blocks(L, tile.tf)
-    unroll_lines = unrolled_lines(L, regions, bl, cpg)
+    unroll_lines = unrolled_lines(L, regions, bl, cpg, budget)
     if unroll_lines <= budget then
       local any_taps = false
       for _, r in ipairs(regions) do any_taps = any_taps or #r.taps > 0 end
