@@ -46,6 +46,25 @@ static const char kernel_fmt[] =
     "    (void)sink;\n"
     "}\n";
 
+/* The same layer with its weights in the kernel (a baked layer's entry). */
+static const float baked_w[6] = { 0.5f, -1.0f, 0.25f, 2.0f, 0.0f, -0.75f }, baked_b[2] = { 0.125f, -0.5f };
+
+static const char baked_fmt[] =
+    "static const float W[6] = { 0.5f, -1.0f, 0.25f, 2.0f, 0.0f, -0.75f }, B[2] = { 0.125f, -0.5f };\n"
+    "void k(const float *in, float *out)\n"
+    "{\n"
+    "    float sink = 0.0f;\n"
+    "    for (int f = 0; f < 2; ++f)\n"
+    "        for (int p = 0; p < 4; ++p) {\n"
+    "            float acc = B[f];\n"
+    "            for (int c = 0; c < 3; ++c)\n"
+    "                acc += W[f * 3 + c] * in[c * 4 + p];\n"
+    "            out[f * 4 + p] = acc;\n"
+    "        }\n"
+    "    %s\n"
+    "    (void)sink;\n"
+    "}\n";
+
 /* In a child: a fault kills it, rather than reaching cmocka's handler
  * (which would go on running tests in the child). */
 static void die_on_fault(void)
@@ -56,10 +75,23 @@ static void die_on_fault(void)
 
 /* Build the kernel with extra as its last statement and verify it in a
  * child process; returns the child's wait status. */
+static int verify_child(const char *fmt, const float *baked, const char *extra, cg_compare *out);
+
 static int verify_in_child(const char *extra, cg_compare *out)
 {
+    return verify_child(kernel_fmt, NULL, extra, out);
+}
+
+/* The same for a baked kernel, checked against the weights w (and baked_b). */
+static int verify_baked_in_child(const float *w, const char *extra, cg_compare *out)
+{
+    return verify_child(baked_fmt, w, extra, out);
+}
+
+static int verify_child(const char *fmt, const float *baked, const char *extra, cg_compare *out)
+{
     char source[1024], err[TS_ERRLEN];
-    snprintf(source, sizeof source, kernel_fmt, extra);
+    snprintf(source, sizeof source, fmt, extra);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
@@ -70,11 +102,18 @@ static int verify_in_child(const char *extra, cg_compare *out)
         void *sym = jit ? cg_jit_symbol(jit, "k") : NULL;
         if (!sym)
             _exit(3);
-        cg_conv_fn fn;
-        memcpy(&fn, &sym, sizeof fn);
         cg_compare r;
-        if (cg_verify(&layer, fn, 5, &r) != 0)
-            _exit(4);
+        if (baked) {
+            cg_baked_fn fn;
+            memcpy(&fn, &sym, sizeof fn);
+            if (cg_verify_baked(&layer, fn, baked, baked_b, 5, &r) != 0)
+                _exit(4);
+        } else {
+            cg_conv_fn fn;
+            memcpy(&fn, &sym, sizeof fn);
+            if (cg_verify(&layer, fn, 5, &r) != 0)
+                _exit(4);
+        }
         if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r)
             _exit(5);
         _exit(0);
@@ -118,6 +157,30 @@ static void test_reading_one_past_the_weights_faults(void **s) { (void)s; expect
 static void test_reading_one_past_the_bias_faults(void **s) { (void)s; expect_fault("sink = b[2];"); }
 static void test_writing_one_past_the_output_faults(void **s) { (void)s; expect_fault("out[8] = 0.0f;"); }
 
+/* cg_verify_baked: the reference runs on the weights given, and the
+ * kernel's input and output end at guard pages as cg_verify's do. */
+static void test_a_baked_kernel_is_checked_against_its_weights(void **state)
+{
+    (void)state;
+    cg_compare r;
+    int status = verify_baked_in_child(baked_w, "sink = in[11]; out[7] = out[7];", &r);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the right baked kernel failed (status %d)", status);
+    assert_int_equal(r.failures, 0);
+    float other[6];
+    memcpy(other, baked_w, sizeof other);
+    other[4] = 0.5f;   /* weights other than the kernel's: its filter 1 is wrong */
+    status = verify_baked_in_child(other, "", &r);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(r.failures, 4);
+    status = verify_baked_in_child(baked_w, "sink = in[12];", NULL);
+    if (!faulted(status))
+        fail_msg("reading past a baked kernel's input was not caught (status %d)", status);
+    status = verify_baked_in_child(baked_w, "out[8] = 0.0f;", NULL);
+    if (!faulted(status))
+        fail_msg("writing past a baked kernel's output was not caught (status %d)", status);
+}
+
 /* The guard itself: the last float is usable, the next one is not. */
 static void test_guarded_buffers_end_at_an_inaccessible_page(void **state)
 {
@@ -152,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_reading_one_past_the_weights_faults),
         cmocka_unit_test(test_reading_one_past_the_bias_faults),
         cmocka_unit_test(test_writing_one_past_the_output_faults),
+        cmocka_unit_test(test_a_baked_kernel_is_checked_against_its_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
