@@ -31,7 +31,7 @@ typedef struct cg_sources {
     char target[32];     /* the resolved target ("native" becomes one) */
     int tinycc;          /* 1 if TinyCC can compile c */
     char cflags[128];    /* flags the system compiler needs for c */
-    size_t packed_size;  /* floats <name>_pack writes */
+    size_t packed_size;  /* floats <name>_pack writes (baked: <name>_packed holds) */
     int runs_here;       /* 1 if this machine's CPU can run the kernel */
     char cpu[64];        /* the CPU features the kernel needs, "a+b" */
     int baked;           /* 1: weights baked in; the only entry is
