@@ -125,8 +125,8 @@ static const float tricky[] = {
     -FLT_MAX, 0.1f, -0.1f, 1.0f / 3.0f, 16777217.0f, 0x1.000002p0f, 3.4e38f, 1e-40f, 6e-39f,
 };
 
-/* Weights: the tricky floats, then random bit patterns (finite ones), so
- * that every exponent and mantissa shape turns up. */
+/* Weights: the tricky floats, then every finite exponent in turn (0, the
+ * subnormals, to 254) with a random sign and mantissa. */
 static void fill_tricky(float *w, size_t n, cg_rng *r)
 {
     const size_t nt = sizeof tricky / sizeof tricky[0];
@@ -135,10 +135,8 @@ static void fill_tricky(float *w, size_t n, cg_rng *r)
             w[i] = tricky[i];
             continue;
         }
-        uint32_t u;
-        do
-            u = (uint32_t)cg_rng_int(r, 0, 65535) << 16 | (uint32_t)cg_rng_int(r, 0, 65535);
-        while ((u & 0x7f800000u) == 0x7f800000u);
+        uint32_t mantissa = (uint32_t)cg_rng_int(r, 0, (1 << 23) - 1);
+        uint32_t u = (uint32_t)cg_rng_int(r, 0, 1) << 31 | (uint32_t)((i - nt) % 255) << 23 | mantissa;
         memcpy(&w[i], &u, sizeof u);
     }
 }
