@@ -254,6 +254,27 @@ static int cmd_generate(const struct cli *c, cg_gen *g)
         if (rc != 0)
             status = report(CG_ERR_INPUT, err);
     }
+    int nets = cg_gen_network_count(g);
+    for (int k = 0; k < nets && status == 0; ++k) {
+        cg_network net;
+        cg_sources src;
+        int rc = cg_gen_network(g, k, &net, err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_network_emit(g, k, &src, err, sizeof err);
+        if (rc != CG_OK) {
+            status = report(rc, err);
+            break;
+        }
+        snprintf(path, pathlen, "%s/%s.c", c->outdir, net.name);
+        rc = cg_outset_add(set, path, src.c, src.c_len, err, sizeof err);
+        snprintf(path, pathlen, "%s/%s.h", c->outdir, net.name);
+        if (rc == 0)
+            rc = cg_outset_add(set, path, src.h, src.h_len, err, sizeof err);
+        cg_sources_free(&src);
+        cg_network_free(&net);
+        if (rc != 0)
+            status = report(CG_ERR_INPUT, err);
+    }
     if (status == 0 && cg_outset_commit(set, err, sizeof err) != 0)
         status = report(CG_ERR_INPUT, err);
     if (status == 0) {
@@ -261,6 +282,12 @@ static int cmd_generate(const struct cli *c, cg_gen *g)
             cg_conv p;
             if (cg_gen_params(g, i, &p, err, sizeof err) == CG_OK)
                 printf("wrote %s/%s.c %s/%s.h\n", c->outdir, p.name, c->outdir, p.name);
+        }
+        for (int k = 0; k < nets; ++k) {
+            cg_network net;
+            if (cg_gen_network(g, k, &net, err, sizeof err) == CG_OK)
+                printf("wrote %s/%s.c %s/%s.h (network)\n", c->outdir, net.name, c->outdir, net.name);
+            cg_network_free(&net);
         }
     }
 done:
@@ -394,6 +421,14 @@ static int cmd_info(const struct cli *c, cg_gen *g)
         if (rc != CG_OK)
             return report(rc, err);
         printf("%s%s", i ? "\n" : "", text);
+        free(text);
+    }
+    for (int k = 0; k < cg_gen_network_count(g); ++k) {
+        char *text;
+        int rc = cg_gen_network_info(g, k, &text, err, sizeof err);
+        if (rc != CG_OK)
+            return report(rc, err);
+        printf("\n%s", text);
         free(text);
     }
     return 0;

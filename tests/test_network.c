@@ -1,0 +1,210 @@
+/*
+ * test_network.c - network { } specs: layers chained output to input,
+ * shape mismatches named by both layers, the static memory plan and the
+ * generated network checked against the reference layer by layer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INPUT "input = { channels = 3, height = 5, width = 5 }"
+
+/* Loading text as net.lua must fail as the user's error with a message
+ * containing every one of needles. */
+static void check_rejected(const char *text, const char *const *needles)
+{
+    char err[TS_ERRLEN];
+    int rc = ts_load_status("net.lua", text, err, sizeof err);
+    if (rc != CG_ERR_INPUT)
+        fail_msg("expected CG_ERR_INPUT, got %d (%s) for:\n%s", rc,
+                 rc == CG_OK ? "it loaded" : err, text);
+    for (; *needles; ++needles)
+        if (!strstr(err, *needles))
+            fail_msg("message lacks \"%s\": %s", *needles, err);
+}
+#define REJECTS(text, ...) check_rejected(text, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* --- the chain ------------------------------------------------------------ */
+
+static void test_network_layers_take_their_input_from_the_layer_before(void **state)
+{
+    (void)state;
+    cg_gen *g = ts_gen_from_text("net.lua",
+        "network {\n"
+        "  name = \"n\",\n"
+        "  conv2d { name = \"a\", " INPUT ", batch = 2, filters = 6, kernel = 3 },\n"
+        "  conv2d { name = \"b\", filters = 4, kernel = 2, stride = 2, padding = \"same\" },\n"
+        "}\n");
+    char err[TS_ERRLEN];
+    cg_conv b;
+    assert_int_equal(cg_gen_count(g), 2);
+    assert_int_equal(cg_gen_params(g, 1, &b, err, sizeof err), CG_OK);
+    /* a: 5x5 with a 3x3 kernel, no padding -> 3x3, 6 filters, batch 2. */
+    assert_int_equal(b.channels, 6);
+    assert_int_equal(b.height, 3);
+    assert_int_equal(b.width, 3);
+    assert_int_equal(b.batch, 2);
+    /* b: "same" with stride 2 over 3 pixels -> 2 outputs; padding
+     * (2 - 1) * 2 + 2 - 3 = 1 in all, after. */
+    assert_int_equal(b.out_h, 2);
+    assert_int_equal(b.pad_top, 0);
+    assert_int_equal(b.pad_bottom, 1);
+
+    cg_network net;
+    assert_int_equal(cg_gen_network_count(g), 1);
+    assert_int_equal(cg_gen_network(g, 0, &net, err, sizeof err), CG_OK);
+    assert_string_equal(net.name, "n");
+    assert_int_equal(net.count, 2);
+    assert_int_equal(net.layers[0], 0);
+    assert_int_equal(net.layers[1], 1);
+    assert_int_equal(net.input_size, 2 * 3 * 5 * 5);
+    assert_int_equal(net.output_size, 2 * 4 * 2 * 2);
+    cg_network_free(&net);
+    cg_gen_free(g);
+}
+
+static void test_network_input_that_does_not_match_names_both_layers(void **state)
+{
+    (void)state;
+    REJECTS("network {\n"
+            "  name = \"n\",\n"
+            "  conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 },\n"
+            "  conv2d { name = \"b\", input = { channels = 6, height = 4, width = 3 }, filters = 4, kernel = 1 },\n"
+            "}\n",
+            "net.lua:4: layer 'b'", "'input'", "6 x 4 x 3", "6 x 3 x 3", "layer 'a' (net.lua:3)",
+            "network 'n'");
+    REJECTS("network {\n"
+            "  name = \"n\",\n"
+            "  conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 },\n"
+            "  conv2d { name = \"b\", batch = 3, filters = 4, kernel = 1 },\n"
+            "}\n",
+            "net.lua:4: layer 'b'", "'batch'", "layer 'a'");
+}
+
+static void test_network_a_matching_input_may_be_written_out(void **state)
+{
+    (void)state;
+    cg_gen *g = ts_gen_from_text("net.lua",
+        "network { name = \"n\",\n"
+        "  conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 },\n"
+        "  conv2d { name = \"b\", input = { channels = 6, height = 3, width = 3 }, filters = 4, kernel = 1 } }\n");
+    cg_gen_free(g);
+}
+
+static void test_network_entries_must_be_new_layers(void **state)
+{
+    (void)state;
+    REJECTS("local a = conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 }\n"
+            "network { name = \"n\", a }\n"
+            "network { name = \"m\", a }\n",
+            "net.lua:3: network 'm'", "layer 'a' (net.lua:1)", "already in network 'n' (net.lua:2)");
+    REJECTS("local a = conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 }\n"
+            "network { name = \"n\", a, a }\n",
+            "net.lua:2: network 'n'", "already in network 'n'");
+    REJECTS("network { name = \"n\", 42 }\n", "net.lua:1: network 'n'", "entry 1 is 42, not a layer");
+    REJECTS("network { name = \"n\", { name = \"x\" } }\n", "net.lua:1: network 'n'", "not a layer");
+    REJECTS("network { name = \"n\" }\n", "net.lua:1: network 'n'", "no layers");
+    REJECTS("network { name = \"n\", [2] = conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 } }\n",
+            "net.lua:1: network 'n'", "entry 1 of 2 is missing");
+    REJECTS("network { name = \"n\", layers = 3, conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 } }\n",
+            "net.lua:1: network 'n'", "unknown field 'layers'");
+    REJECTS("network \"n\"\n", "net.lua:1:", "network expects a table");
+}
+
+static void test_network_names_are_checked_like_layer_names(void **state)
+{
+    (void)state;
+    REJECTS("network { conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 } }\n",
+            "net.lua:1: network #1", "missing required field 'name'");
+    REJECTS("network { name = \"int\", conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 } }\n",
+            "net.lua:1: network 'int'", "C keyword");
+    REJECTS("network { name = \"A\", conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 } }\n",
+            "net.lua:1: network 'A'", "clashes with layer 'a'");
+}
+
+static void test_network_first_layer_needs_an_input(void **state)
+{
+    (void)state;
+    REJECTS("network { name = \"n\", conv2d { name = \"a\", filters = 6, kernel = 3 } }\n",
+            "net.lua:1: layer 'a'", "missing required field 'input'");
+}
+
+/* --- the memory plan ------------------------------------------------------- */
+
+/* 3x5x5 (75 floats) -> 5 filters (125) -> 7 (175) -> 2 (50) -> 3 (75),
+ * all 1x1. The activations between layers, rounded up to 16 floats: 128,
+ * 176, 64. At alternate ends of scratch, the largest consecutive pair sets
+ * its size: 128 + 176 = 304 floats; the first and third at offset 0, the
+ * second at 304 - 176 = 128. Naive: 75 + 125 + 175 + 50 + 75 = 500 floats;
+ * this plan: 75 + 75 + 304 = 454. */
+static const char plan_spec[] =
+    "network { name = \"n\",\n"
+    "  conv2d { name = \"l1\", " INPUT ", filters = 5, kernel = 1 },\n"
+    "  conv2d { name = \"l2\", filters = 7, kernel = 1 },\n"
+    "  conv2d { name = \"l3\", filters = 2, kernel = 1 },\n"
+    "  conv2d { name = \"l4\", filters = 3, kernel = 1 } }\n";
+
+static void test_network_memory_plan_reuses_two_buffers(void **state)
+{
+    (void)state;
+    cg_gen *g = ts_gen_from_text("plan.lua", plan_spec);
+    char err[TS_ERRLEN], *text;
+    cg_network net;
+    assert_int_equal(cg_gen_network(g, 0, &net, err, sizeof err), CG_OK);
+    assert_int_equal(net.scratch_size, 304);
+    assert_int_equal(net.input_size, 75);
+    assert_int_equal(net.output_size, 75);
+    cg_network_free(&net);
+    assert_int_equal(cg_gen_network_info(g, 0, &text, err, sizeof err), CG_OK);
+    const char *want[] = {
+        "network: n\n", "layers: 4: l1 -> l2 -> l3 -> l4\n",
+        "scratch: 1216 bytes (304 floats)",
+        "activation memory: 1816 bytes (454 floats) with this plan",
+        "activation memory, naive: 2000 bytes (500 floats)",
+        "parameters: 87\n",   /* (3+1)*5 + (5+1)*7 + (7+1)*2 + (2+1)*3 = 20 + 42 + 16 + 9 */
+        "macs: 1750\n",       /* 25 * (3*5 + 5*7 + 7*2 + 2*3) = 25 * 70 */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; ++i)
+        if (!strstr(text, want[i]))
+            fail_msg("info lacks \"%s\":\n%s", want[i], text);
+    free(text);
+    cg_gen_free(g);
+}
+
+static void test_network_without_baked_weights_does_not_generate(void **state)
+{
+    (void)state;
+    char dir[64], spec[96], out[4096], errout[4096];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/plan.lua", dir);
+    ts_write_file(spec, plan_spec);
+    const char *argv[] = { "bin/convgen", "generate", "-o", dir, spec, NULL };
+    assert_int_equal(ts_run(argv, NULL, out, sizeof out, errout, sizeof errout), 2);
+    if (!strstr(errout, "network 'n'") || !strstr(errout, "layer 'l1'") || !strstr(errout, "'weights'"))
+        fail_msg("unexpected message: %s", errout);
+    assert_int_equal(ts_count_entries(dir), 1);   /* the spec alone */
+    ts_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_network_layers_take_their_input_from_the_layer_before),
+        cmocka_unit_test(test_network_input_that_does_not_match_names_both_layers),
+        cmocka_unit_test(test_network_a_matching_input_may_be_written_out),
+        cmocka_unit_test(test_network_entries_must_be_new_layers),
+        cmocka_unit_test(test_network_names_are_checked_like_layer_names),
+        cmocka_unit_test(test_network_first_layer_needs_an_input),
+        cmocka_unit_test(test_network_memory_plan_reuses_two_buffers),
+        cmocka_unit_test(test_network_without_baked_weights_does_not_generate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
