@@ -34,7 +34,7 @@ LIBS = $(LUA_LIBS) -ltcc -ldl -lpthread -lm
 LUA_MODULES := $(wildcard generator/lua/*.lua)
 TEMPLATES := $(shell find templates -type f | LC_ALL=C sort)
 RUNTIME_SRC := $(wildcard runtime/*.c)
-GENERATOR_SRC := generator/cg_host.c generator/cg_gen.c generator/cg_files.c
+GENERATOR_SRC := generator/cg_host.c generator/cg_gen.c generator/cg_files.c generator/cg_npy.c
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(RUNTIME_SRC) $(GENERATOR_SRC)) $(B)/cg_embedded.o
 
 TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))

@@ -1,6 +1,7 @@
 /* cg_gen.c - C calls into the Lua generator (generator/lua/convgen.lua). */
 #include "cg_gen.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -261,7 +262,9 @@ static int p_emit(lua_State *L)
     a->out->runs_here = lua_toboolean(L, -1);
     lua_getfield(L, -6, "cpu");
     snprintf(a->out->cpu, sizeof a->out->cpu, "%s", lua_tostring(L, -1));
-    lua_pop(L, 6);
+    lua_getfield(L, -7, "baked");
+    a->out->baked = lua_toboolean(L, -1);
+    lua_pop(L, 7);
     lua_getfield(L, -1, "c");
     a->out->c = copy_string(L, -1, &a->out->c_len);
     lua_getfield(L, -2, "h");
@@ -285,6 +288,57 @@ void cg_sources_free(cg_sources *s)
     free(s->c);
     free(s->h);
     s->c = s->h = NULL;
+}
+
+struct baked_args {
+    int index;
+    float **weights, **bias;
+    size_t *nw, *nb;
+};
+
+/* Little-endian float32 bytes to a new float array (raises on no memory). */
+static float *floats_of(lua_State *L, int idx, size_t *n)
+{
+    size_t len;
+    const unsigned char *s = (const unsigned char *)lua_tolstring(L, idx, &len);
+    float *v = malloc(len ? len : 1);
+    if (!v)
+        luaL_error(L, "out of memory");
+    for (size_t i = 0; i < len / 4; ++i) {
+        uint32_t u = (uint32_t)s[4 * i] | (uint32_t)s[4 * i + 1] << 8
+                   | (uint32_t)s[4 * i + 2] << 16 | (uint32_t)s[4 * i + 3] << 24;
+        memcpy(&v[i], &u, sizeof u);
+    }
+    *n = len / 4;
+    return v;
+}
+
+static int p_baked(lua_State *L)
+{
+    struct baked_args *a = lua_touserdata(L, 1);
+    push_api(L, "baked");
+    lua_pushinteger(L, a->index + 1);
+    lua_call(L, 1, 2);
+    *a->weights = floats_of(L, -2, a->nw);
+    if (!lua_isnil(L, -1))
+        *a->bias = floats_of(L, -1, a->nb);
+    return 0;
+}
+
+int cg_gen_baked(cg_gen *g, int i, float **weights, size_t *nw, float **bias, size_t *nb,
+                 char *err, size_t errlen)
+{
+    struct baked_args a = { i, weights, bias, nw, nb };
+    *weights = *bias = NULL;
+    *nw = *nb = 0;
+    int rc = cg_host_pcall(g->host, p_baked, &a, err, errlen);
+    if (rc != CG_OK) {
+        free(*weights);
+        free(*bias);
+        *weights = *bias = NULL;
+        *nw = *nb = 0;
+    }
+    return rc;
 }
 
 struct info_args {

@@ -34,6 +34,8 @@ typedef struct cg_sources {
     size_t packed_size;  /* floats <name>_pack writes */
     int runs_here;       /* 1 if this machine's CPU can run the kernel */
     char cpu[64];        /* the CPU features the kernel needs, "a+b" */
+    int baked;           /* 1: weights baked in; the only entry is
+                            <name>(input, output) (cg_baked_fn) */
 } cg_sources;
 
 /* template_dir: see cg_host_new. NULL with *status and err on failure. */
@@ -55,6 +57,12 @@ int cg_gen_params(cg_gen *g, int i, cg_conv *out, char *err, size_t errlen);
 int cg_gen_emit(cg_gen *g, int i, const cg_gen_options *opts, cg_sources *out,
                 char *err, size_t errlen);
 void cg_sources_free(cg_sources *s);
+
+/* A baked layer's weights (*nw floats, the spec's layout) and bias (*nb
+ * floats; NULL and 0 when the spec has bias = false), exactly as its .npy
+ * files hold them: free() both. CG_ERR_INPUT if layer i has none. */
+int cg_gen_baked(cg_gen *g, int i, float **weights, size_t *nw, float **bias, size_t *nb,
+                 char *err, size_t errlen);
 
 /* Layer i's "key: value" report lines (free() the string). */
 int cg_gen_info(cg_gen *g, int i, const cg_gen_options *opts, char **text,

@@ -16,6 +16,7 @@
 
 #include "cg_embedded.h"
 #include "cg_files.h"
+#include "cg_npy.h"
 
 #ifndef CONVGEN_VERSION
 #define CONVGEN_VERSION "0.0.0"
@@ -257,6 +258,51 @@ static int l_template_source(lua_State *L)
     return 2;
 }
 
+/* For l_read_npy: push the bytes at light userdata 1, length 2. */
+static int push_bytes(lua_State *L)
+{
+    lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+    return 1;
+}
+
+/*
+ * host.read_npy(path, dims, what) -> bytes, or nil and a message: the raw
+ * little-endian float32 values of a .npy of shape dims (a list of
+ * integers), checked by cg_npy_read_f32; what names the tensor in messages.
+ */
+static int l_read_npy(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const char *what = luaL_checkstring(L, 3);
+    long long dims[CG_NPY_MAX_DIMS];
+    int n = (int)luaL_len(L, 2);
+    if (n < 1 || n > CG_NPY_MAX_DIMS)
+        return luaL_error(L, "read_npy: %d dimensions", n);
+    for (int i = 0; i < n; ++i) {
+        lua_geti(L, 2, i + 1);
+        dims[i] = (long long)luaL_checkinteger(L, -1);
+        lua_pop(L, 1);
+    }
+    char err[1024], *data;
+    size_t nbytes;
+    if (cg_npy_read_f32(path, dims, n, what, &data, &nbytes, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    /* lua_pushlstring may raise (memory): do not leak data then. */
+    lua_pushlightuserdata(L, data);
+    lua_pushinteger(L, (lua_Integer)nbytes);
+    lua_pushcclosure(L, push_bytes, 0);
+    lua_insert(L, -3);
+    int status = lua_pcall(L, 2, 1, 0);
+    free(data);
+    if (status != LUA_OK)
+        return lua_error(L);
+    return 1;
+}
+
 /* host.cpu_supports(feature): whether the CPU running convgen has it. */
 static int l_cpu_supports(lua_State *L)
 {
@@ -357,6 +403,8 @@ static int p_setup(lua_State *L)
     lua_setfield(L, -2, "template_source");
     lua_pushcfunction(L, l_cpu_supports);
     lua_setfield(L, -2, "cpu_supports");
+    lua_pushcfunction(L, l_read_npy);
+    lua_setfield(L, -2, "read_npy");
     lua_pushinteger(L, (lua_Integer)(CG_SPEC_MEMORY >> 20));
     lua_setfield(L, -2, "spec_memory_mib");
     lua_setglobal(L, "host");

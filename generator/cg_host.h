@@ -8,7 +8,7 @@
  *   import(name)   loads generator/lua/<name>.lua from the embedded copy
  *   host           { version, sandbox_call(fn [, strings]), set_context(text),
  *                    spec_rep(s, n [, sep]), template_source(relpath),
- *                    cpu_supports(feature) }
+ *                    cpu_supports(feature), read_npy(path, dims, what) }
  * Every call into Lua goes through cg_host_pcall, one protected call with
  * a message handler, so no Lua error reaches the panic handler, and runs
  * in the "C" locale whatever the process's is, so numbers print the same

@@ -327,6 +327,41 @@ static void merge_compare(cg_compare *a, const cg_compare *b)
 
 /* Build a layer, run its plain and its packed entry and compare both with
  * the reference; prints the layer's line. Returns 1 if it failed. */
+/* Check a built layer with baked weights: its one entry entry(input,
+ * output) against the reference run with the weights from its .npy files. */
+static int check_baked(cg_gen *g, int i, const cg_conv *p, const cg_sources *src, void *entry,
+                       uint64_t seed, int use_cc, double build_ms, int *status)
+{
+    char err[ERRLEN];
+    float *w, *b;
+    size_t nw, nb;
+    cg_baked_fn fn;
+    memcpy(&fn, &entry, sizeof fn);
+    int rc = cg_gen_baked(g, i, &w, &nw, &b, &nb, err, sizeof err);
+    if (rc != CG_OK) {
+        *status = report(rc, err);
+        return 1;
+    }
+    int failed = 1;
+    cg_compare r;
+    if (!fn) {
+        printf("%s: FAIL: the generated code lacks %s\n", p->name, p->name);
+    } else if (cg_verify_baked(p, fn, w, b, seed, &r) != 0) {
+        printf("%s: FAIL: out of memory\n", p->name);
+    } else {
+        failed = r.failures != 0;
+        printf("%s: max abs error %.3g, max rel error %.3g (%s, %s build %.1f ms, baked weights): %s\n",
+               p->name, r.max_abs, r.max_rel, src->target, use_cc ? "cc" : "tcc", build_ms,
+               failed ? "FAIL" : "PASS");
+        if (failed)
+            printf("%s:   %zu outputs beyond tolerance; worst at flat index %zu (%.3g x its tolerance)\n",
+                   p->name, r.failures, r.worst, r.worst_ratio);
+    }
+    free(w);
+    free(b);
+    return failed;
+}
+
 static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
 {
     char err[ERRLEN];
@@ -371,7 +406,9 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
 
     int failed = 1;
     cg_compare r, rp;
-    if (!jit && !so) {
+    if (src.baked && (jit || so)) {
+        failed = check_baked(g, i, &p, &src, sym[0], c->seed, use_cc, build_ms, status);
+    } else if (!jit && !so) {
         printf("%s: FAIL: the generated code did not build:\n%s\n", p.name, err);
     } else if (!fn || !pack || !run) {
         printf("%s: FAIL: the generated code lacks %s, %s_pack or %s_run\n", p.name, p.name, p.name, p.name);

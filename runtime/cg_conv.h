@@ -40,6 +40,8 @@ typedef void (*cg_conv_fn)(const float *input, const float *weights,
                            const float *bias, float *output);
 typedef void (*cg_pack_fn)(const float *weights, const float *bias, float *packed);
 typedef void (*cg_run_fn)(const float *input, const float *packed, float *output);
+/* The one entry of a layer with baked weights: <name>(input, output). */
+typedef void (*cg_baked_fn)(const float *input, float *output);
 
 /* Element counts of the four tensors. */
 size_t cg_conv_input_size(const cg_conv *p);

@@ -64,6 +64,18 @@ int cg_verify_packed(const cg_conv *p, cg_pack_fn pack, cg_run_fn run, size_t pa
     return verify(p, NULL, pack, run, packed_size, seed, result);
 }
 
+int cg_verify_baked(const cg_conv *p, cg_baked_fn fn, const float *weights, const float *bias,
+                    uint64_t seed, cg_compare *result)
+{
+    const size_t ni = cg_conv_input_size(p), no = cg_conv_output_size(p);
+    float *in = cg_guard_alloc(ni);
+    float *got = cg_guard_alloc(no);
+    float *want = malloc(no * sizeof *want);
+    double *mag = malloc(no * sizeof *mag);
+    int rc = -1;
+
+    if (in && got && want && mag) {
+
 /* The largest slope of activation a: how much an error in its argument
  * can grow through it. */
 static double steepest_slope(const cg_conv *p)
@@ -101,6 +113,10 @@ int cg_verify_network(const cg_net_layer *layers, int n, cg_net_fn fn, size_t sc
         cg_fill_uniform(in, ni, &r, -1.0f, 1.0f);
         for (size_t i = 0; i < no; ++i)
             got[i] = NAN;
+        fn(in, got);
+        cg_ref_conv2d(p, in, weights, p->bias ? bias : NULL, want, mag);
+        cg_compare_floats(got, want, mag, no, cg_conv_reduction_length(p), result);
+
         fn(in, got, scratch);
 
         memcpy(want, in, ni * sizeof *want);
@@ -150,6 +166,8 @@ int cg_verify_network(const cg_net_layer *layers, int n, cg_net_fn fn, size_t sc
     }
     cg_guard_free(in, ni);
     cg_guard_free(got, no);
+    free(want);
+
     cg_guard_free(scratch, scratch_size);
     free(want);
     free(next);

@@ -28,6 +28,15 @@ int cg_verify(const cg_conv *p, cg_conv_fn fn, uint64_t seed, cg_compare *result
 int cg_verify_packed(const cg_conv *p, cg_pack_fn pack, cg_run_fn run, size_t packed_size,
                      uint64_t seed, cg_compare *result);
 
+/*
+ * The same for a layer with baked weights: fn(input, output) holds its
+ * weights; the reference gets weights and bias (NULL when the layer has
+ * none), the values baked in. The input is cg_verify's for the same seed;
+ * input and output end at guard pages.
+ */
+int cg_verify_baked(const cg_conv *p, cg_baked_fn fn, const float *weights, const float *bias,
+                    uint64_t seed, cg_compare *result);
+
 /* One layer of a network as cg_verify_network sees it: its parameters
  * and its weights and bias (bias NULL when p->bias is 0). */
 typedef struct cg_net_layer {

@@ -183,6 +183,56 @@ local function render(relpath, vars)
   return template.render(chunkname, text, vars)
 end
 
+-- How many of a baked layer's weights are zero (+0.0 or -0.0).
+local function zero_weights(L)
+  if L.zero_weights == nil then
+    local n, wb = 0, L.baked.weights
+    for i = 1, #wb, 4 do
+      local v = string.unpack("<f", wb, i)
+      if v == 0 then n = n + 1 end
+    end
+    L.zero_weights = n
+  end
+  return L.zero_weights
+end
+
+-- The packed floats of a baked layer, each spelled exactly: for the
+-- filter-vectorized kernel (plan F) its layout (as packed_fv.c.in's
+-- <name>_pack writes it), else the weights followed by the bias.
+local function baked_values(L, F)
+  local wb, bb = L.baked.weights, L.baked.bias
+  local function w(i) return (string.unpack("<f", wb, 4 * i + 1)) end
+  local function b(i) return bb and (string.unpack("<f", bb, 4 * i + 1)) or 0.0 end
+  local out = {}
+  if not F then
+    for i = 0, #wb // 4 - 1 do out[#out + 1] = util.f32(w(i)) end
+    for i = 0, (bb and #bb // 4 or 0) - 1 do out[#out + 1] = util.f32(b(i)) end
+    return out
+  end
+  local V, K, nb, fpg = F.V, F.K, F.nb, F.fpg
+  local zero = util.f32(0.0)
+  for g = 0, L.groups - 1 do
+    for blk = 0, nb - 1 do
+      for k = 0, K - 1 do
+        for l = 0, V - 1 do
+          local f = blk * V + l
+          out[#out + 1] = f < fpg and util.f32(w((g * fpg + f) * K + k)) or zero
+        end
+      end
+    end
+  end
+  for g = 0, L.groups - 1 do
+    for blk = 0, nb - 1 do
+      for l = 0, V - 1 do
+        local f = blk * V + l
+        out[#out + 1] = f < fpg and util.f32(b(g * fpg + f)) or zero
+      end
+    end
+  end
+  assert(#out == F.packed, "baked_values: packed size")
+  return out
+end
+
 local function banner(L, relpath)
   return string.format(
     "/* Auto-generated file. Do not edit!\n" ..
@@ -229,17 +279,44 @@ local function generate(i, opts)
   local packed_path = F and "conv2d/packed_fv.c.in" or "conv2d/packed_same.c.in"
   local header_path = "conv2d/header.h.in"
   local isa_path = "conv2d/" .. o.target .. "/isa.lua"
-  local c = render(kernel_path, {
-    L = L, P = P, isa = o.isa, act = act, S = sizes,
+  local stats = { skipped = 0, kept = 0 }
+  local tiled_vars = {
+    L = L, P = P, isa = o.isa, act = act, S = sizes, fn = L.name, stats = stats,
+    nonzero = function(B, c, w) return plan.nonzero(L, B, c, w) end,
     banner = banner(L, kernel_path .. ", " .. packed_path .. ", " .. isa_path),
-  }) .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes })
+  }
+  local c
+  if L.baked then
+    -- The plain entry runs the zero-skipping tiled kernel when it fits
+    -- and some weight is zero, else whichever kernel <name>_run would.
+    local NAME = L.name:upper()
+    if P.blocks and zero_weights(L) > 0 and packed_kernel ~= "filter_vectors" then F = nil end
+    local baked_path = "conv2d/baked.c.in"
+    if F then
+      tiled_vars.banner = banner(L, packed_path .. ", " .. baked_path .. ", " .. isa_path)
+      c = render("conv2d/baked_head.c.in", tiled_vars)
+        .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = true })
+        .. render(baked_path, { L = L, NAME = NAME, values = baked_values(L, F),
+                                call = L.name .. "_run(input, " .. L.name .. "_packed, output);" })
+    else
+      tiled_vars.fn = L.name .. "_tiled"
+      tiled_vars.banner = banner(L, kernel_path .. ", " .. baked_path .. ", " .. isa_path)
+      c = render(kernel_path, tiled_vars)
+        .. render(baked_path, { L = L, NAME = NAME, values = baked_values(L, nil),
+                                call = string.format("%s_tiled(input, %s_packed, %s, output);", L.name, L.name,
+                                                     L.bias and (L.name .. "_packed + " .. sizes.weights) or "NULL") })
+    end
+  else
+    c = render(kernel_path, tiled_vars)
+      .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = false })
+  end
   local h = render(header_path, {
     L = L, C = shape.counts(L), S = sizes, isa = o.isa,
     packed_size = F and F.packed or sizes.packed,
     banner = banner(L, header_path),
     NAME = L.name:upper(), guard = "CONVGEN_" .. L.name:upper() .. "_H",
   })
-  return c, h, P, o, F
+  return c, h, P, o, F, stats
 end
 
 -- Layer i's sources and how to build them: c, h, target, tinycc, cflags.
@@ -247,6 +324,10 @@ end
 local candidate_cache = {}
 function api.candidates(i, opts)
   local L = layer(i)
+  if L.baked then
+    util.fail("%s:%d: layer '%s': cannot tune a layer with baked weights (its kernel depends on them); tune the same spec without 'weights' and 'bias_values'",
+              L.source, L.line, L.name)
+  end
   local o = options(L, opts)
   local key = i .. "/" .. o.target
   candidate_cache[key] = candidate_cache[key] or tune.candidates(L, o.isa, 4)
@@ -277,7 +358,16 @@ function api.emit(i, opts)
   for _, f in ipairs(o.isa.cpu or {}) do runs_here = runs_here and host.cpu_supports(f) end
   return { c = c, h = h, target = o.target, tinycc = o.isa.tinycc, cflags = o.isa.cflags,
            runs_here = runs_here, cpu = table.concat(o.isa.cpu or {}, "+"),
-           packed = F and F.packed or shape.sizes(layer(i)).packed }
+           packed = F and F.packed or shape.sizes(layer(i)).packed,
+           baked = layer(i).baked ~= nil }
+end
+
+-- A baked layer's weights and bias (nil without bias) as the .npy files
+-- hold them: raw little-endian float32 bytes in the spec's layout.
+function api.baked(i)
+  local L = layer(i)
+  if not L.baked then util.fail("%s:%d: layer '%s' has no baked weights", L.source, L.line, L.name) end
+  return L.baked.weights, L.baked.bias
 end
 
 local function dims(...) return table.concat({ ... }, "x") end
@@ -357,7 +447,7 @@ end
 -- key: value lines describing layer i.
 function api.info(i, opts)
   local L = layer(i)
-  local c, h, P, o, F = generate(i, opts)
+  local c, h, P, o, F, stats = generate(i, opts)
   local n = shape.counts(L)
   local _, code_lines = c:gsub("\n", "")
   local rows = {
@@ -388,6 +478,26 @@ function api.info(i, opts)
     { "packed weights", string.format("%d floats", F and F.packed or shape.sizes(L).packed) },
     { "workspace bytes", "0" },
   }
+  if L.baked then
+    local nw = #L.baked.weights // 4
+    rows[#rows + 1] = { "baked weights", string.format("%s (%d floats)", L.baked.weights_file, nw) }
+    if L.baked.bias then
+      rows[#rows + 1] = { "baked bias", string.format("%s (%d floats)", L.baked.bias_file, #L.baked.bias // 4) }
+    end
+    rows[#rows + 1] = { "zero weights", string.format("%d of %d", zero_weights(L), nw) }
+    if P.blocks and not F then
+      local all = stats.skipped + stats.kept
+      rows[#rows + 1] = { "zero skipping", string.format(
+        "%d multiply-adds removed of %d (%.1f%%) per call; %d remain",
+        stats.skipped * L.batch, all * L.batch, all > 0 and 100 * stats.skipped / all or 0,
+        stats.kept * L.batch) }
+    else
+      rows[#rows + 1] = { "zero skipping", P.blocks
+        and "off: the filter-vectorized kernel runs (no zero weights, or packed_kernel forces it)"
+        or string.format("off: unrolled, the kernel needs %d lines of reduction code, over the budget of %d",
+                         P.unroll_lines, P.budget) }
+    end
+  end
   local out = {}
   for _, r in ipairs(rows) do out[#out + 1] = r[1] .. ": " .. r[2] end
   return table.concat(out, "\n") .. "\n"

@@ -258,6 +258,63 @@ local function layout(G, tile, V, roll)
   return regions, per_channel
 end
 
+-- Zero skipping for baked weights. When every weight is known at
+-- generation time, a tap's code can leave out the multiply-adds of its
+-- zero weights, and the whole tap (its input loads too) when all the
+-- tile's weights are zero. That needs each weight's value at each
+-- multiply-add spelled: the channel loop fully unrolled, no kh loop, and
+-- one copy of the code per filter tile of each group (the "blocks",
+-- which do not overlap: the last of a group is narrower). The code is
+-- only what survives, so the code budget counts the statements actually
+-- emitted, and a pruned layer fits where its dense twin would not.
+
+-- Whether weight (filter gf of the layer, channel c of its group, tap w =
+-- kh * KW + kw) is zero, +0.0 or -0.0 alike.
+local function weight_zero(L, K, KK, gf, c, w)
+  local v = string.unpack("<f", L.baked.weights, ((gf * K) + c * KK + w) * 4 + 1)
+  return v == 0
+end
+
+-- The filters (0-based within block B) whose weight at (c, w) is nonzero.
+function M.nonzero(L, B, c, w)
+  local K = (L.channels // L.groups) * L.kernel_h * L.kernel_w
+  local KK = L.kernel_h * L.kernel_w
+  local list = {}
+  for f = 0, B.tf - 1 do
+    if not weight_zero(L, K, KK, B.f0 + f, c, w) then list[#list + 1] = f end
+  end
+  return list
+end
+
+-- The filter blocks: { g = group, f0 = first filter of the layer, tf = filters }.
+local function blocks(L, tf)
+  local fpg = L.filters // L.groups
+  local list = {}
+  for g = 0, L.groups - 1 do
+    for f = 0, fpg - 1, tf do
+      list[#list + 1] = { g = g, f0 = g * fpg + f, tf = math.min(tf, fpg - f) }
+    end
+  end
+  return list
+end
+
+-- Lines of reduction code the unrolled baked kernel needs (the block
+-- overhead counts as a region's), and whether any weight is zero.
+local function unrolled_lines(L, regions, bl, cpg)
+  local lines, zeros = REGION_OVERHEAD * #regions * #bl, 0
+  for _, B in ipairs(bl) do
+    for _, R in ipairs(regions) do
+      for c = 0, cpg - 1 do
+        for _, tap in ipairs(R.taps) do
+          local n = #M.nonzero(L, B, c, tap.w)
+          if n > 0 then lines = lines + n + #tap.loads * (1 + n) end
+        end
+      end
+    end
+  end
+  return lines
+end
+
 -- Plan the tiled kernel of layer L for a target whose isa module gives
 -- lanes and registers. forced, if given, fixes the tile { tf, tr, tv }.
 -- Within the budget, in order: the best tile with the channel loop unrolled
@@ -271,6 +328,25 @@ function M.tiled(L, isa, budget, forced)
   local tile = forced and { tf = forced.tf, tr = forced.tr, tv = forced.tv } or M.choose_tile(L, isa)
   tile.tf = math.min(tile.tf, fpg)
   tile.tr = math.min(tile.tr, G.OH)
+
+  -- Baked weights: the unrolled, zero-skipping kernel when it fits.
+  local unroll_lines
+  if L.baked then
+    local regions = layout(G, tile, V, "none")
+    local bl = blocks(L, tile.tf)
+    unroll_lines = unrolled_lines(L, regions, bl, cpg)
+    if unroll_lines <= budget then
+      local any_taps = false
+      for _, r in ipairs(regions) do any_taps = any_taps or #r.taps > 0 end
+      local weight_bytes = fpg * cpg * G.KH * G.KW * 4
+      return {
+        kind = "tiled", G = G, V = V, tile = tile, cu = cpg, cpg = cpg, fpg = fpg,
+        f_starts = M.starts(fpg, tile.tf), regions = regions, lines = unroll_lines,
+        budget = budget, any_taps = any_taps, blocks = bl,
+        order = (weight_bytes <= M.L2_WEIGHTS and #bl > 1) and "filters_inner" or "filters_outer",
+      }
+    end
+  end
 
   local attempts = {
     { tile = tile, roll = "none" },
@@ -312,7 +388,7 @@ function M.tiled(L, isa, budget, forced)
   return {
     kind = "tiled", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
     f_starts = M.starts(fpg, tile.tf), regions = regions, lines = lines,
-    budget = budget, any_taps = any_taps, order = order,
+    budget = budget, any_taps = any_taps, order = order, unroll_lines = unroll_lines,
   }
 end
 

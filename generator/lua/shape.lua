@@ -52,6 +52,12 @@ function M.axis_classes(n, k, s, d, pb, out)
   return classes
 end
 
+-- The weight tensor's dimensions in the layer's layout (the one place
+-- that knows it): NCHW layers take PyTorch's [F][C/groups][KH][KW].
+function M.weight_dims(L)
+  return { L.filters, L.channels // L.groups, L.kernel_h, L.kernel_w }
+end
+
 -- Element counts of a resolved layer's tensors.
 function M.sizes(L)
   local cpg = L.channels // L.groups

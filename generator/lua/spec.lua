@@ -44,7 +44,7 @@ M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget", "tile", "packed_kernel" }
+  "code_budget", "tile", "packed_kernel", "weights", "bias_values" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
@@ -205,6 +205,52 @@ local function padding(ctx, v, L)
   return p, p, p, p
 end
 
+-- A path in the spec, relative to the spec file's directory (spec_path's).
+local function relative_to(spec_path, p)
+  if p:sub(1, 1) == "/" then return p end
+  local dir = spec_path:match("^(.*)/[^/]*$")
+  return dir and (dir .. "/" .. p) or p
+end
+
+-- A .npy file field: a non-empty string without NUL bytes, or nil.
+local function file_field(ctx, field, v)
+  if v == nil then return nil end
+  if type(v) ~= "string" or v == "" or v:find("\0", 1, true) then
+    fail("%s: field '%s' must be the path of a .npy file, got %s %s", ctx, field, type(v), describe(v))
+  end
+  return v
+end
+
+-- Trained weights named by the spec (weights = "w.npy", bias_values =
+-- "b.npy"), read and checked by the host: L.baked = { weights = bytes,
+-- bias = bytes or nil, weights_file = , bias_file = } (raw little-endian
+-- float32, in the spec's layout), or nil when the spec names none.
+-- bias_values needs weights and bias = true; bias = true with weights
+-- needs bias_values (a bias silently zero would be a wrong network).
+local function baked(ctx, f, L)
+  local wf = file_field(ctx, "weights", f.weights)
+  local bf = file_field(ctx, "bias_values", f.bias_values)
+  if not wf then
+    if bf then fail("%s: field 'bias_values' needs field 'weights' (the trained weights as a .npy)", ctx) end
+    return nil
+  end
+  if bf and not L.bias then
+    fail("%s: field 'bias_values' is given but bias = false", ctx)
+  end
+  if L.bias and not bf then
+    fail("%s: field 'weights' is given and bias = true, but field 'bias_values' is missing (name the bias .npy, or set bias = false)", ctx)
+  end
+  local B = { weights_file = relative_to(L.source, wf), bias_file = bf and relative_to(L.source, bf) }
+  local function read(field, path, dims, what)
+    local bytes, err = host.read_npy(path, dims, what)
+    if not bytes then fail("%s: field '%s': %s", ctx, field, err) end
+    return bytes
+  end
+  B.weights = read("weights", B.weights_file, shape.weight_dims(L), "weights")
+  B.bias = bf and read("bias_values", B.bias_file, { L.filters }, "bias") or nil
+  return B
+end
+
 -- A network layer's input must be what the layer before it produces.
 local function check_feed(ctx, L, feed)
   local from = string.format("layer '%s' (%s:%d)", feed.name, feed.source, feed.line)
@@ -349,6 +395,7 @@ local function resolve(raw, feed)
       fail("%s: the %s tensor would have %.0f elements, more than %d", ctx, c[1], c[2], MAX_ELEMENTS)
     end
   end
+  L.baked = baked(ctx, f, L)
   return L
 end
 
