@@ -435,16 +435,136 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
     return failed;
 }
 
+/* Everything check_network builds and frees for one network. */
+struct net_build {
+    cg_network net;
+    cg_conv *params;
+    cg_sources *src;          /* one per layer, then the network's own */
+    float **weights, **bias;
+    cg_net_layer *layers;
+    const char **texts, **names;
+};
+
+static void net_build_free(struct net_build *b)
+{
+    for (int i = 0; b->src && i <= b->net.count; ++i)
+        cg_sources_free(&b->src[i]);
+    for (int i = 0; b->weights && i < b->net.count; ++i) {
+        free(b->weights[i]);
+        free(b->bias[i]);
+    }
+    free(b->params);
+    free(b->src);
+    free(b->weights);
+    free(b->bias);
+    free(b->layers);
+    free(b->texts);
+    free(b->names);
+    cg_network_free(&b->net);
+}
+
+/* Build network k with its layers into one program, run it and compare
+ * its output with the reference applied layer by layer; prints the
+ * network's line. Returns 1 if it failed. */
+static int check_network(const struct cli *c, cg_gen *g, int k, int *status)
+{
+    char err[ERRLEN], flags[1024] = "-std=c99 -O2";
+    struct net_build b = { 0 };
+    int rc = cg_gen_network(g, k, &b.net, err, sizeof err), n = b.net.count;
+    int tinycc = !c->use_cc, failed = 1;
+    if (rc == CG_OK) {
+        b.params = calloc((size_t)n, sizeof *b.params);
+        b.src = calloc((size_t)n + 1, sizeof *b.src);
+        b.weights = calloc((size_t)n, sizeof *b.weights);
+        b.bias = calloc((size_t)n, sizeof *b.bias);
+        b.layers = calloc((size_t)n, sizeof *b.layers);
+        b.texts = calloc((size_t)n + 1, sizeof *b.texts);
+        b.names = calloc((size_t)n + 1, sizeof *b.names);
+        if (!b.params || !b.src || !b.weights || !b.bias || !b.layers || !b.texts || !b.names) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = CG_ERR_INTERNAL;
+        }
+    }
+    for (int i = 0; i < n && rc == CG_OK; ++i) {
+        size_t nw, nb;
+        int l = b.net.layers[i];
+        rc = cg_gen_params(g, l, &b.params[i], err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_emit(g, l, &c->gen, &b.src[i], err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_baked(g, l, &b.weights[i], &nw, &b.bias[i], &nb, err, sizeof err);
+        if (rc != CG_OK)
+            break;
+        if (!b.src[i].runs_here) {
+            fprintf(stderr, "convgen check: %s: target %s needs a CPU with %s, which this machine lacks;"
+                            " generate it here and run it there\n", b.params[i].name,
+                    b.src[i].target, b.src[i].cpu);
+            net_build_free(&b);
+            *status = EXIT_BAD_INPUT;
+            return 1;
+        }
+        b.layers[i] = (cg_net_layer){ &b.params[i], b.weights[i], b.bias[i] };
+        b.texts[i] = b.src[i].c;
+        b.names[i] = b.params[i].name;
+        tinycc = tinycc && b.src[i].tinycc;
+        if (b.src[i].cflags[0] && !strstr(flags, b.src[i].cflags))
+            snprintf(flags + strlen(flags), sizeof flags - strlen(flags), " %s", b.src[i].cflags);
+    }
+    if (rc == CG_OK)
+        rc = cg_gen_network_emit(g, k, &b.src[n], err, sizeof err);
+    if (rc != CG_OK) {
+        net_build_free(&b);
+        *status = report(rc, err);
+        return 1;
+    }
+    b.texts[n] = b.src[n].c;
+    b.names[n] = b.net.name;
+
+    double t0 = seconds();
+    cg_jit *jit = tinycc ? cg_jit_compile_units(b.texts, b.names, n + 1, err, sizeof err) : NULL;
+    cg_so *so = tinycc ? NULL : cg_cc_build_units(b.texts, b.names, n + 1, NULL, flags, err, sizeof err);
+    double build_ms = (seconds() - t0) * 1e3;
+    void *sym = kernel_symbol(jit, so, b.net.name, "");
+    cg_net_fn fn;
+    memcpy(&fn, &sym, sizeof fn);
+    cg_compare r;
+    if (!jit && !so) {
+        printf("%s: FAIL: the generated network did not build:\n%s\n", b.net.name, err);
+    } else if (!sym) {
+        printf("%s: FAIL: the generated code lacks %s\n", b.net.name, b.net.name);
+    } else if (cg_verify_network(b.layers, n, fn, b.net.scratch_size, c->seed, &r) != 0) {
+        printf("%s: FAIL: out of memory\n", b.net.name);
+    } else {
+        failed = r.failures != 0;
+        printf("%s: network of %d layers: max abs error %.3g, max rel error %.3g (%s build %.1f ms): %s\n",
+               b.net.name, n, r.max_abs, r.max_rel, tinycc ? "tcc" : "cc", build_ms,
+               failed ? "FAIL" : "PASS");
+        if (failed)
+            printf("%s:   %zu outputs beyond the bound the reference carries through the layers;"
+                   " worst at flat index %zu (%.3g x its bound)\n",
+                   b.net.name, r.failures, r.worst, r.worst_ratio);
+    }
+    cg_jit_free(jit);
+    cg_so_free(so);
+    net_build_free(&b);
+    return failed;
+}
+
 static int cmd_check(const struct cli *c, cg_gen *g)
 {
-    int n = cg_gen_count(g), failed = 0, status = 0;
+    int n = cg_gen_count(g), nets = cg_gen_network_count(g), failed = 0, status = 0;
     for (int i = 0; i < n && status == 0; ++i)
         failed += check_layer(c, g, i, &status);
+    int failed_layers = failed;
+    for (int k = 0; k < nets && status == 0; ++k)
+        failed += check_network(c, g, k, &status);
     if (status)
         return status;
     fflush(stdout);
-    if (failed)
-        fprintf(stderr, "convgen check: %d of %d layers FAILED\n", failed, n);
+    if (failed_layers)
+        fprintf(stderr, "convgen check: %d of %d layers FAILED\n", failed_layers, n);
+    if (failed > failed_layers)
+        fprintf(stderr, "convgen check: %d of %d networks FAILED\n", failed - failed_layers, nets);
     return failed ? EXIT_CHECK_FAILED : 0;
 }
 
