@@ -503,7 +503,7 @@ static int check_network(const struct cli *c, cg_gen *g, int k, int *status)
             *status = EXIT_BAD_INPUT;
             return 1;
         }
-        b.layers[i] = (cg_net_layer){ &b.params[i], b.weights[i], b.bias[i] };
+        b.layers[i] = (cg_net_layer){ &b.params[i], NULL, b.weights[i], b.bias[i] };
         b.texts[i] = b.src[i].c;
         b.names[i] = b.params[i].name;
         tinycc = tinycc && b.src[i].tinycc;
@@ -524,25 +524,40 @@ static int check_network(const struct cli *c, cg_gen *g, int k, int *status)
     cg_jit *jit = tinycc ? cg_jit_compile_units(b.texts, b.names, n + 1, err, sizeof err) : NULL;
     cg_so *so = tinycc ? NULL : cg_cc_build_units(b.texts, b.names, n + 1, NULL, flags, err, sizeof err);
     double build_ms = (seconds() - t0) * 1e3;
+    /* The network's function, and each layer's own entry. */
     void *sym = kernel_symbol(jit, so, b.net.name, "");
+    const char *missing = sym ? NULL : b.net.name;
+    for (int i = 0; i < n && (jit || so); ++i) {
+        void *s = kernel_symbol(jit, so, b.params[i].name, "");
+        memcpy(&b.layers[i].fn, &s, sizeof s);
+        if (!s)
+            missing = b.params[i].name;
+    }
     cg_net_fn fn;
     memcpy(&fn, &sym, sizeof fn);
     cg_compare r;
+    int worst;
+    size_t mismatches;
     if (!jit && !so) {
         printf("%s: FAIL: the generated network did not build:\n%s\n", b.net.name, err);
-    } else if (!sym) {
-        printf("%s: FAIL: the generated code lacks %s\n", b.net.name, b.net.name);
-    } else if (cg_verify_network(b.layers, n, fn, b.net.scratch_size, c->seed, &r) != 0) {
+    } else if (missing) {
+        printf("%s: FAIL: the generated code lacks %s\n", b.net.name, missing);
+    } else if (cg_verify_network(b.layers, n, fn, b.net.scratch_size, c->seed, &r, &worst,
+                                 &mismatches) != 0) {
         printf("%s: FAIL: out of memory\n", b.net.name);
     } else {
-        failed = r.failures != 0;
-        printf("%s: network of %d layers: max abs error %.3g, max rel error %.3g (%s build %.1f ms): %s\n",
-               b.net.name, n, r.max_abs, r.max_rel, tinycc ? "tcc" : "cc", build_ms,
-               failed ? "FAIL" : "PASS");
-        if (failed)
-            printf("%s:   %zu outputs beyond the bound the reference carries through the layers;"
-                   " worst at flat index %zu (%.3g x its bound)\n",
-                   b.net.name, r.failures, r.worst, r.worst_ratio);
+        failed = r.failures != 0 || mismatches != 0;
+        printf("%s: network of %d layers: max abs error %.3g, max rel error %.3g layer by layer; "
+               "output %s the layers' (%s build %.1f ms): %s\n",
+               b.net.name, n, r.max_abs, r.max_rel, mismatches ? "DIFFERS FROM" : "identical to",
+               tinycc ? "tcc" : "cc", build_ms, failed ? "FAIL" : "PASS");
+        if (r.failures)
+            printf("%s:   layer %s: %zu outputs beyond tolerance; worst at flat index %zu (%.3g x its tolerance)\n",
+                   b.net.name, b.params[worst].name, r.failures, r.worst, r.worst_ratio);
+        if (mismatches)
+            printf("%s:   %zu of %zu outputs differ from running its layers one by one:"
+                   " the memory plan or the calls are wrong\n",
+                   b.net.name, mismatches, b.net.output_size);
     }
     cg_jit_free(jit);
     cg_so_free(so);

@@ -37,10 +37,12 @@ int cg_verify_packed(const cg_conv *p, cg_pack_fn pack, cg_run_fn run, size_t pa
 int cg_verify_baked(const cg_conv *p, cg_baked_fn fn, const float *weights, const float *bias,
                     uint64_t seed, cg_compare *result);
 
-/* One layer of a network as cg_verify_network sees it: its parameters
- * and its weights and bias (bias NULL when p->bias is 0). */
+/* One layer of a network as cg_verify_network sees it: its parameters,
+ * its own entry and the weights and bias it bakes in (bias NULL when
+ * p->bias is 0). */
 typedef struct cg_net_layer {
     const cg_conv *p;
+    cg_baked_fn fn;
     const float *weights, *bias;
 } cg_net_layer;
 
@@ -48,16 +50,20 @@ typedef struct cg_net_layer {
 typedef void (*cg_net_fn)(const float *input, float *output, float *scratch);
 
 /*
- * Run the network fn on a seeded random input (uniform in [-1, 1)) and
- * compare its output with the reference applied layer by layer. Each
- * layer's rounding may reach the next layers, so element i of the output
- * may differ by the bound the reference itself carries forward: a layer's
- * own tolerance (as cg_compare_floats) plus the previous layer's bound
- * through the absolute weights, times the activation's steepest slope.
- * input, output and scratch (scratch_size floats) end at guard pages.
- * Returns 0 and fills *result, or -1 if memory runs out.
+ * Check a network against the reference applied layer by layer. fn runs
+ * on a seeded random input (uniform in [-1, 1)); then the layers run one
+ * by one from the same input, each into a buffer of its own, and each
+ * layer's output is compared with the reference applied to that layer's
+ * actual input (the tolerance of cg_compare_floats: rounding errors do not
+ * pile up across layers). *result merges the layers' comparisons (worst
+ * is the flat index within the worst layer, *worst_layer that layer).
+ * The network's output must then equal the last layer's bit for bit: the
+ * same functions on the same data, so any difference (*mismatches
+ * outputs) means the memory plan or the calls are wrong. Every buffer
+ * (input, output and scratch_size floats of scratch) ends at a guard page.
+ * Returns 0, or -1 if memory runs out.
  */
 int cg_verify_network(const cg_net_layer *layers, int n, cg_net_fn fn, size_t scratch_size,
-                      uint64_t seed, cg_compare *result);
+                      uint64_t seed, cg_compare *result, int *worst_layer, size_t *mismatches);
 
 #endif

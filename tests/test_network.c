@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define INPUT "input = { channels = 3, height = 5, width = 5 }"
 
@@ -186,11 +187,96 @@ static void test_network_without_baked_weights_does_not_generate(void **state)
     ts_mkdtemp(dir);
     snprintf(spec, sizeof spec, "%s/plan.lua", dir);
     ts_write_file(spec, plan_spec);
-    const char *argv[] = { "bin/convgen", "generate", "-o", dir, spec, NULL };
+    const char *argv[] = { CONVGEN_BIN, "generate", "-o", dir, spec, NULL };
     assert_int_equal(ts_run(argv, NULL, out, sizeof out, errout, sizeof errout), 2);
     if (!strstr(errout, "network 'n'") || !strstr(errout, "layer 'l1'") || !strstr(errout, "'weights'"))
         fail_msg("unexpected message: %s", errout);
     assert_int_equal(ts_count_entries(dir), 1);   /* the spec alone */
+    ts_rmtree(dir);
+}
+
+/* --- the example network, generated, checked and embedded ------------------ */
+
+#define OUTLEN 65536
+static char out[OUTLEN], errout[OUTLEN];
+
+static int shell(const char *cmd, const char *cwd)
+{
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    return ts_run(argv, cwd, out, sizeof out, errout, sizeof errout);
+}
+
+static void test_network_example_passes_check(void **state)
+{
+    (void)state;
+    const char *argv[] = { CONVGEN_BIN, "check", "specs/kws.lua", NULL };
+    int rc = ts_run(argv, SOURCE_DIR, out, sizeof out, errout, sizeof errout);
+    if (rc != 0 || !strstr(out, "kws: network of 11 layers") || !strstr(out, "PASS"))
+        fail_msg("check specs/kws.lua: exit %d\n%s%s", rc, out, errout);
+}
+
+/* A network template with a broken plan (every activation at the start
+ * of scratch, so layers overwrite their own input) and one that adds 1
+ * to an output: check must catch both. */
+static void test_network_check_catches_a_wrong_network(void **state)
+{
+    (void)state;
+    static const struct { const char *from, *to; } breaks[] = {
+        { "return \"scratch + \" .. P.at[i]", "return \"scratch\"" },
+        { "\n}\n", "\n    output[0] += 1.0f;\n}\n" },
+    };
+    char path[256], dir[64];
+    FILE *f = fopen(SOURCE_DIR "/templates/network/network.c.in", "r");
+    assert_non_null(f);
+    static char text[16384], broken[16384 + 64];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    for (size_t b = 0; b < sizeof breaks / sizeof *breaks; ++b) {
+        const char *at = strstr(text, breaks[b].from);
+        if (!at)
+            fail_msg("the network template no longer contains %s", breaks[b].from);
+        snprintf(broken, sizeof broken, "%.*s%s%s", (int)(at - text), text, breaks[b].to,
+                 at + strlen(breaks[b].from));
+        ts_mkdtemp(dir);
+        snprintf(path, sizeof path, "%s/network", dir);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/network/network.c.in", dir);
+        ts_write_file(path, broken);
+        const char *argv[] = { CONVGEN_BIN, "check", "--templates", dir, "specs/kws.lua", NULL };
+        int rc = ts_run(argv, SOURCE_DIR, out, sizeof out, errout, sizeof errout);
+        if (rc != 1 || !strstr(out, "kws: network of 11 layers") || !strstr(out, "FAIL"))
+            fail_msg("break %zu: check exited %d:\n%s%s", b, rc, out, errout);
+        ts_rmtree(dir);
+    }
+}
+
+/* examples/kws builds from the generated files with cc alone and runs.
+ * Its plan, by hand: every activation between layers is 64 x 25 x 5 =
+ * 8000 floats except the pooled 64, so scratch holds two of 8000: 64000
+ * bytes; with the input (490 floats) and output (12), 66008 bytes. A
+ * buffer per activation: 490 + 9 x 8000 + 64 + 12 = 72566 floats, 290264
+ * bytes. */
+static void test_network_example_program_builds_with_cc_alone(void **state)
+{
+    (void)state;
+    char dir[64], cmd[1024];
+    ts_mkdtemp(dir);
+    const char *gen[] = { CONVGEN_BIN, "generate", "specs/kws.lua", "-o", dir, NULL };
+    assert_int_equal(ts_run(gen, SOURCE_DIR, out, sizeof out, errout, sizeof errout), 0);
+    snprintf(cmd, sizeof cmd,
+             "${CC:-cc} -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -I%s -o %s/kws "
+             "examples/kws/main.c %s/*.c -lm && %s/kws", dir, dir, dir, dir);
+    if (shell(cmd, SOURCE_DIR) != 0)
+        fail_msg("%s\n%s%s", cmd, out, errout);
+    const char *want[] = {
+        "kws: 490 floats in, 12 scores out",
+        "scratch 64000 bytes; input + output + scratch 66008 bytes, against 290264 bytes",
+        "best: keyword",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; ++i)
+        if (!strstr(out, want[i]))
+            fail_msg("the example's output lacks \"%s\":\n%s", want[i], out);
     ts_rmtree(dir);
 }
 
@@ -205,6 +291,9 @@ int main(void)
         cmocka_unit_test(test_network_first_layer_needs_an_input),
         cmocka_unit_test(test_network_memory_plan_reuses_two_buffers),
         cmocka_unit_test(test_network_without_baked_weights_does_not_generate),
+        cmocka_unit_test(test_network_example_passes_check),
+        cmocka_unit_test(test_network_check_catches_a_wrong_network),
+        cmocka_unit_test(test_network_example_program_builds_with_cc_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
