@@ -34,8 +34,8 @@ static const char usage_main[] =
     "Generate shape-specialized C convolution kernels from layer specs.\n"
     "\n"
     "commands:\n"
-    "  generate   write <name>.c and <name>.h for every layer\n"
-    "  check      compile every layer in-process and compare it with the reference\n"
+    "  generate   write <name>.c and <name>.h for every layer and network\n"
+    "  check      compile every layer and network in-process and compare with the reference\n"
     "  info       print every layer's shapes, parameter and MAC counts, code size\n"
     "  tune       time candidate kernels on this machine and record the fastest\n"
     "\n"
@@ -44,7 +44,8 @@ static const char usage_main[] =
 static const char usage_generate[] =
     "usage: convgen generate SPEC... [-o DIR] [OPTIONS]\n"
     "\n"
-    "Write DIR/<name>.c and DIR/<name>.h for every layer of every SPEC.\n"
+    "Write DIR/<name>.c and DIR/<name>.h for every layer and every network of\n"
+    "every SPEC.\n"
     "Nothing is written unless every layer generates: files appear all at once.\n"
     "\n"
     "  -o, --output DIR     directory to write to (must exist; default .)\n";
@@ -56,7 +57,8 @@ static const char usage_check[] =
     "entry and its packed entry (<name>_pack + <name>_run) on seeded random\n"
     "data and compare both with the reference convolution. Prints the largest\n"
     "absolute and relative error and PASS or FAIL per layer; exits 1 if any\n"
-    "layer fails.\n"
+    "layer fails. A network is built with its layers into one program and\n"
+    "checked layer by layer; its output must equal its layers' run one by one.\n"
     "\n"
     "  --seed N             seed of the random data (default 1)\n"
     "  --cc                 build with the system compiler ($CC or cc, -O2)\n"
@@ -66,7 +68,8 @@ static const char usage_info[] =
     "usage: convgen info SPEC... [OPTIONS]\n"
     "\n"
     "Print 'key: value' lines for every layer: shapes, padding as resolved,\n"
-    "parameters, MACs, FLOPs, generated code size and workspace bytes.\n";
+    "parameters, MACs, FLOPs, generated code size and workspace bytes; then\n"
+    "for every network its layers, counts and memory plan.\n";
 
 static const char usage_tune[] =
     "usage: convgen tune SPEC... [--target T] [OPTIONS]\n"
@@ -84,7 +87,7 @@ static const char usage_common[] =
     "  --target T           generic (portable C99, default), avx2 (x86-64 AVX2+FMA)\n"
     "                       or native (the best this machine supports)\n"
     "  --code-budget N      lines of reduction code per kernel for layers\n"
-    "                       without a code_budget field (default 8192)\n"
+    "                       without a code_budget field (default 4096)\n"
     "  --templates DIR      templates that override the built-in ones, by\n"
     "                       relative path (e.g. DIR/conv2d/generic/isa.lua)\n"
     "  -h, --help           this help\n";
