@@ -208,11 +208,36 @@ $(BENCH_DIR)/%.o: bench/%.c | bench-deps
 $(BENCH_DIR)/bench: $(BENCH_OBJ) $(BENCH_DIR)/kernels.a $(BENCH_RUNTIME_OBJ)
 	$(CC) -o $@ $(BENCH_OBJ) $(BENCH_DIR)/kernels.a $(BENCH_RUNTIME_OBJ) $(BENCH_LIBS)
 
+# The zero-skipping table (bench/pruned_bench.c): DS-CNN's pointwise layer
+# with baked weights, dense and pruned; pruned_gen writes its spec and
+# .npy files, convgen bakes them in.
+PRUNED_DIR := $(BENCH_DIR)/pruned
+PRUNED_KERNELS := bench_pruned_dense bench_pruned_50 bench_pruned_90
+
+$(PRUNED_DIR)/pruned_gen: bench/pruned_gen.c bench/pruned.h build/runtime/cg_tensor.o | bench-deps
+	@mkdir -p $(PRUNED_DIR)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/pruned_gen.c build/runtime/cg_tensor.o
+
+$(PRUNED_DIR)/gen.stamp: $(PRUNED_DIR)/pruned_gen $(BENCH_DIR)/config.txt $(BENCH_CONVGEN)
+	./$(PRUNED_DIR)/pruned_gen $(PRUNED_DIR)
+	$(BENCH_CONVGEN) generate $(PRUNED_DIR)/pruned.lua -o $(PRUNED_DIR) $(BENCH_TARGET_FLAG) >/dev/null
+	@touch $@
+
+$(PRUNED_DIR)/pruned_bench: bench/pruned_bench.c bench/pruned.h $(PRUNED_DIR)/gen.stamp \
+		$(BENCH_DIR)/bench_time.o $(BENCH_DIR)/bench_util.o $(BENCH_DIR)/bench_env.o \
+		$(BENCH_DIR)/bench_peak.o $(BENCH_DIR)/bench_peak512.o $(BENCH_RUNTIME_OBJ)
+	for k in $(PRUNED_KERNELS); do \
+		$(CC) $(BENCH_KERNEL_CFLAGS) -c -o $(PRUNED_DIR)/$$k.o $(PRUNED_DIR)/$$k.c || exit 1; done
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/pruned_bench.c $(PRUNED_KERNELS:%=$(PRUNED_DIR)/%.o) \
+		$(BENCH_DIR)/bench_time.o $(BENCH_DIR)/bench_util.o $(BENCH_DIR)/bench_env.o \
+		$(BENCH_DIR)/bench_peak.o $(BENCH_DIR)/bench_peak512.o $(BENCH_RUNTIME_OBJ) -lm
+
 # Exit status of the run: 1 if a convgen kernel disagreed with the
 # reference (the results and chart are still written).
-bench: bench-deps $(BENCH_DIR)/bench
+bench: bench-deps $(BENCH_DIR)/bench $(PRUNED_DIR)/pruned_bench
 	@mkdir -p $(BENCH_RESULTS)
 	$(BENCH_ENV) $(BENCH_TASKSET) ./$(BENCH_DIR)/bench --results $(BENCH_RESULTS) || rc=$$?; \
+	$(BENCH_TASKSET) ./$(PRUNED_DIR)/pruned_bench --results $(BENCH_RESULTS) || rc=$${rc:-$$?}; \
 	if [ "$${rc:-0}" -le 1 ]; then \
 		gnuplot -e "csv='$(BENCH_RESULTS)/results.csv'; png='$(BENCH_RESULTS)/gflops.png.tmp'" bench/gflops.gp && \
 		mv $(BENCH_RESULTS)/gflops.png.tmp $(BENCH_RESULTS)/gflops.png && \

@@ -298,3 +298,117 @@ int ts_run_limited(const char *const argv[], const char *cwd, const ts_limits *l
         return -WTERMSIG(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+/* The .npy header dictionary of a float array of shape dims, padded with
+ * spaces and a newline so that the data start at a multiple of 64 (as
+ * numpy writes it). */
+static size_t npy_header(char *buf, size_t cap, const char *descr, int fortran,
+                         const long long *dims, int ndims)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{'descr': '%s', 'fortran_order': %s, 'shape': (",
+                                descr, fortran ? "True" : "False");
+    for (int i = 0; i < ndims; ++i)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", dims[i]);
+    n += (size_t)snprintf(buf + n, cap - n, "%s), }", ndims == 1 ? "," : "");
+    while ((10 + n + 1) % 64 != 0)
+        buf[n++] = ' ';
+    buf[n++] = '\n';
+    buf[n] = '\0';
+    return n;
+}
+
+void ts_write_npy_raw(const char *path, int major, const char *header, const void *data,
+                      size_t nbytes)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    const size_t hl = strlen(header);
+    const unsigned char magic[8] = { 0x93, 'N', 'U', 'M', 'P', 'Y', (unsigned char)major, 0 };
+    unsigned char len[4] = { (unsigned char)hl, (unsigned char)(hl >> 8), (unsigned char)(hl >> 16),
+                             (unsigned char)(hl >> 24) };
+    int ok = fwrite(magic, 1, 8, f) == 8 && fwrite(len, 1, major == 1 ? 2 : 4, f) == (major == 1 ? 2u : 4u)
+             && fwrite(header, 1, hl, f) == hl && fwrite(data, 1, nbytes, f) == nbytes;
+    if (fclose(f) != 0 || !ok)
+        fail_msg("cannot write %s", path);
+}
+
+void ts_write_npy(const char *path, const long long *dims, int ndims, const float *v)
+{
+    char header[512];
+    size_t count = 1;
+    for (int i = 0; i < ndims; ++i)
+        count *= (size_t)dims[i];
+    npy_header(header, sizeof header, "<f4", 0, dims, ndims);
+    /* Little-endian bytes whatever the host's order. */
+    unsigned char *bytes = malloc(count * 4 + 1);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        for (int b = 0; b < 4; ++b)
+            bytes[4 * i + (size_t)b] = (unsigned char)(u >> (8 * b));
+    }
+    ts_write_npy_raw(path, 1, header, bytes, count * 4);
+    free(bytes);
+}
+
+void ts_npy_header(char *buf, size_t cap, const char *descr, int fortran, const long long *dims,
+                   int ndims)
+{
+    npy_header(buf, cap, descr, fortran, dims, ndims);
+}
+
+static float uniform(cg_rng *r)
+{
+    float v;
+    cg_fill_uniform(&v, 1, r, -1.0f, 1.0f);
+    return v;
+}
+
+/* Random weights, each zero with probability zero_pct / 100. */
+void ts_fill_pruned(float *w, size_t n, cg_rng *r, int zero_pct)
+{
+    for (size_t i = 0; i < n; ++i) {
+        float v = uniform(r);
+        w[i] = cg_rng_int(r, 0, 99) < zero_pct ? 0.0f : v;
+    }
+}
+
+/* spec with "weights = <name>_w.npy" (and bias_values if the layer has a
+ * bias) added, the files written into dir with random values (zero_pct %
+ * of the weights zero). The weights and bias written are returned in *w
+ * and *b (free them) and the layer in *p. */
+char *ts_bake(const char *dir, const char *spec, cg_rng *r, int zero_pct, cg_conv *p,
+                  float **w, float **b)
+{
+    char err[TS_ERRLEN], path[256];
+    cg_gen *g = ts_gen_from_text("plain.lua", spec);
+    assert_int_equal(cg_gen_params(g, 0, p, err, sizeof err), CG_OK);
+    cg_gen_free(g);
+    const size_t nw = cg_conv_weights_size(p), nb = (size_t)p->filters;
+    *w = malloc(nw * sizeof **w);
+    *b = malloc(nb * sizeof **b);
+    assert_true(*w && *b);
+    ts_fill_pruned(*w, nw, r, zero_pct);
+    for (size_t i = 0; i < nb; ++i)
+        (*b)[i] = uniform(r);
+    const long long wd[4] = { p->filters, p->channels / p->groups, p->kernel_h, p->kernel_w };
+    const long long bd[1] = { p->filters };
+    snprintf(path, sizeof path, "%s/%s_w.npy", dir, p->name);
+    ts_write_npy(path, wd, 4, *w);
+    snprintf(path, sizeof path, "%s/%s_b.npy", dir, p->name);
+    ts_write_npy(path, bd, 1, *b);
+
+    size_t len = strlen(spec);
+    char *out = malloc(len + 256);
+    assert_non_null(out);
+    const char *open = strchr(spec, '{');
+    assert_non_null(open);
+    int at = (int)(open - spec) + 1;
+    snprintf(out, len + 256, "%.*s weights = \"%s_w.npy\",%s%s%s%s", at, spec, p->name,
+             p->bias ? " bias_values = \"" : "", p->bias ? p->name : "", p->bias ? "_b.npy\"," : "",
+             spec + at);
+    return out;
+}
+

@@ -63,4 +63,28 @@ typedef struct ts_limits {
 int ts_run_limited(const char *const argv[], const char *cwd, const ts_limits *lim,
                    char *out, size_t outlen, char *errout, size_t errlen);
 
+/* Write a float32 .npy (version 1.0, '<f4', C order) of shape dims
+ * holding v; fails the test on error. */
+void ts_write_npy(const char *path, const long long *dims, int ndims, const float *v);
+
+/* The header dictionary numpy writes for such an array, with descr and
+ * fortran_order as given (for malformed files), into buf. */
+void ts_npy_header(char *buf, size_t cap, const char *descr, int fortran, const long long *dims,
+                   int ndims);
+
+/* Write a .npy of format version major.0 with header and data verbatim. */
+void ts_write_npy_raw(const char *path, int major, const char *header, const void *data,
+                      size_t nbytes);
+
+/* Random weights in [-1, 1), each zero with probability zero_pct / 100. */
+void ts_fill_pruned(float *w, size_t n, cg_rng *r, int zero_pct);
+
+/* spec (one layer) with weights = "<name>_w.npy" (and bias_values =
+ * "<name>_b.npy" if it has a bias) added, the files written into dir with
+ * ts_fill_pruned values and a random bias. Returns the new spec text
+ * (free it); the layer in *p and the values written in *w and *b (free
+ * them). Load the text under a path in dir so that the files resolve. */
+char *ts_bake(const char *dir, const char *spec, cg_rng *r, int zero_pct, cg_conv *p,
+              float **w, float **b);
+
 #endif

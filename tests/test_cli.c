@@ -175,6 +175,74 @@ static void test_bad_specs_exit_2_name_the_field_and_write_nothing(void **state)
     ts_rmtree(dir);
 }
 
+/* A layer with baked weights from the command line: generate writes a
+ * .c/.h pair that builds on its own (the header declares only the
+ * two-argument entry), info names the file, check passes; a bad .npy is
+ * exit 2 naming the file, for every command, with nothing written; tune
+ * refuses a baked layer. */
+static void test_baked_weights_from_the_command_line(void **state)
+{
+    (void)state;
+    char dir[64], outdir[96], path[128], cmd[512];
+    ts_mkdtemp(dir);
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    assert_int_equal(mkdir(outdir, 0755), 0);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    float w[4 * 2 * 3 * 3], b[4];
+    for (int i = 0; i < 72; ++i)
+        w[i] = i % 3 ? 0.25f * (float)(i % 7) - 2.0f : 0.0f;   /* zero at i = 0, 3, 6, ...: 24 */
+    for (int i = 0; i < 4; ++i)
+        b[i] = 0.5f - 0.25f * (float)i;
+    const long long wd[4] = { 4, 2, 3, 3 }, bd[1] = { 4 };
+    snprintf(path, sizeof path, "%s/sub/w.npy", dir);
+    ts_write_npy(path, wd, 4, w);
+    snprintf(path, sizeof path, "%s/sub/b.npy", dir);
+    ts_write_npy(path, bd, 1, b);
+    snprintf(path, sizeof path, "%s/sub/baked.lua", dir);
+    ts_write_file(path, "conv2d { name = \"baked\", input = { channels = 2, height = 7, width = 9 },\n"
+                        "  filters = 4, kernel = 3, padding = \"same\", activation = \"relu\",\n"
+                        "  weights = \"w.npy\", bias_values = \"b.npy\" }\n");
+
+    /* From another directory: the .npy paths are the spec's, not the cwd's. */
+    assert_int_equal(convgen(dir, "generate", "sub/baked.lua", "-o", "out", NULL, NULL), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && printf '#include \"baked.h\"\\nint main(void) { static float x[BAKED_INPUT_SIZE], "
+             "y[BAKED_OUTPUT_SIZE]; baked(x, y); return BAKED_BAKED == 1 && BAKED_PACKED_SIZE == 76 ? 0 : 1; }\\n' > m.c && "
+             "cc -std=c99 -Wall -Wextra -Wpedantic -Werror -o m m.c baked.c && ./m && "
+             "! grep -q 'baked_pack\\|baked_run' baked.h", outdir);
+    if (shell(cmd) != 0)
+        fail_msg("the baked layer does not build alone:\n%s%s", out, errout);
+    assert_int_equal(convgen(dir, "info", "sub/baked.lua", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "baked weights: sub/w.npy (72 floats)"));
+    assert_non_null(strstr(out, "baked bias: sub/b.npy (4 floats)"));
+    assert_non_null(strstr(out, "zero weights: 24 of 72"));
+    assert_non_null(strstr(out, "zero skipping: "));
+    assert_int_equal(convgen(dir, "check", "sub/baked.lua", NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "baked weights): PASS"));
+    assert_int_equal(convgen(dir, "check", "sub/baked.lua", "--cc", NULL, NULL, NULL), 0);
+    assert_int_equal(convgen(dir, "tune", "sub/baked.lua", NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "cannot tune a layer with baked weights"));
+
+    /* A truncated weights file: every command says which file, writes nothing. */
+    snprintf(path, sizeof path, "%s/out/baked.c", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/out/baked.h", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/sub/w.npy", dir);
+    ts_write_npy(path, wd, 4, w);
+    assert_int_equal(truncate(path, 200), 0);
+    const char *commands[] = { "generate", "check", "info" };
+    for (int c = 0; c < 3; ++c) {
+        int rc = c == 0 ? convgen(dir, "generate", "sub/baked.lua", "-o", "out", NULL, NULL)
+                        : convgen(dir, commands[c], "sub/baked.lua", NULL, NULL, NULL, NULL);
+        if (rc != 2 || !strstr(errout, "sub/w.npy: truncated") || !strstr(errout, "field 'weights'"))
+            fail_msg("%s: exit %d, stderr:\n%s", commands[c], rc, errout);
+    }
+    assert_int_equal(ts_count_entries(outdir), 2);   /* m.c and m: nothing new */
+    ts_rmtree(dir);
+}
+
 /* Every example spec generates, compiles warning-free with gcc and clang
  * under strict flags (header and source together, so the prototype must
  * match the definition), and passes check. */
@@ -317,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_generate_writes_a_c_and_h_per_layer),
         cmocka_unit_test(test_missing_output_directory_is_an_error),
         cmocka_unit_test(test_bad_specs_exit_2_name_the_field_and_write_nothing),
+        cmocka_unit_test(test_baked_weights_from_the_command_line),
         cmocka_unit_test(test_every_example_spec_builds_clean_and_passes_check),
         cmocka_unit_test(test_templates_override_and_check_catches_a_wrong_kernel),
         cmocka_unit_test(test_tune_records_a_choice_that_generate_reuses),

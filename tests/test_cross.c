@@ -363,6 +363,123 @@ static void test_neon_sweep_under_qemu_agrees_with_the_reference(void **state)
                   seconds_since(&t0));
 }
 
+/* ---- NEON with baked weights -------------------------------------------- */
+
+static const float *replay_baked_output;
+
+static void replay_baked(const float *input, float *output)
+{
+    (void)input;
+    memcpy(output, replay_baked_output, replay_count * sizeof *output);
+}
+
+/* Random layers with pruned weights baked in (30% zeros: zero skipping
+ * where it fits the budget, the rolled kernels elsewhere; and two larger
+ * pruned layers), built for neon, run under qemu by tests/cross/baked_main.c
+ * and compared with the reference run on the .npy values. */
+static void test_neon_baked_layers_under_qemu_agree_with_the_reference(void **state)
+{
+    (void)state;
+    const char *const names[] = { "aarch64-linux-gnu-gcc", "qemu-aarch64", NULL };
+    char tools[2][256];
+    need_tools(names, tools, AARCH64_SYSROOT "/lib/ld-linux-aarch64.so.1",
+               "gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user");
+    enum { N = 24 };
+    char dir[64], spec_path[96], path[128], prog[128], outfile[128], err[TS_ERRLEN];
+    char main_c[512], tensor_c[512], include[512], include_dir[128];
+    ts_mkdtemp(dir);
+    snprintf(spec_path, sizeof spec_path, "%s/layer.lua", dir);
+    cg_conv p[N];
+    float *w[N], *b[N];
+    char *specs[N];
+    sbuf kernels = { 0 }, m = { 0 };
+    cg_rng r;
+    cg_rng_seed(&r, SWEEP_SEED + 7);
+    int unrolled = 0;
+    for (int i = 0; i < N; ++i) {
+        char spec[1024];
+        if (i < N - 2)
+            ts_random_spec(&r, i, spec, sizeof spec);
+        else
+            snprintf(spec, sizeof spec,
+                     "conv2d { name = \"pruned%d\", input = { channels = 6, height = 13, width = 19 },\n"
+                     "  filters = 7, kernel = 3, padding = 1, activation = \"relu\", code_budget = 20000 }\n", i);
+        for (int attempt = 0;; ++attempt) {
+            specs[i] = ts_bake(dir, spec, &r, i < N - 2 ? 30 : 50 + 40 * (i % 2), &p[i], &w[i], &b[i]);
+            cg_gen *g = ts_gen_from_text(spec_path, specs[i]);
+            cg_gen_options opts = { .target = "neon" };
+            cg_sources src;
+            int rc = cg_gen_emit(g, 0, &opts, &src, err, sizeof err);
+            cg_gen_free(g);
+            if (rc == CG_OK) {
+                assert_int_equal(src.baked, 1);
+                unrolled += strstr(src.c, " (group ") != NULL;
+                sb_printf(&kernels, "%s\n", src.c);
+                cg_sources_free(&src);
+                break;
+            }
+            if (attempt > 0 || !strstr(err, "code budget"))
+                fail_msg("neon: generation failed: %s\n%s", err, specs[i]);
+            ts_drop_budget(spec);
+            free(specs[i]);
+            free(w[i]);
+            free(b[i]);
+        }
+        sb_printf(&m, "void %s(const float *, float *);\n", p[i].name);
+    }
+    sb_printf(&m, "\nstatic const struct layer layers[] = {\n");
+    for (int i = 0; i < N; ++i)
+        sb_printf(&m, "    { %s, \"%s\", %zu, %zu, %d },\n", p[i].name, p[i].name,
+                  cg_conv_input_size(&p[i]), cg_conv_output_size(&p[i]), i);
+    sb_printf(&m, "};\n");
+    snprintf(path, sizeof path, "%s/kernels.c", dir);
+    ts_write_file(path, kernels.s);
+    snprintf(path, sizeof path, "%s/baked.inc", dir);
+    ts_write_file(path, m.s);
+    free(kernels.s);
+    free(m.s);
+
+    snprintf(prog, sizeof prog, "%s/baked", dir);
+    snprintf(outfile, sizeof outfile, "%s/outputs.bin", dir);
+    snprintf(tensor_c, sizeof tensor_c, "%s/runtime/cg_tensor.c", SOURCE_DIR);
+    snprintf(main_c, sizeof main_c, "%s/tests/cross/baked_main.c", SOURCE_DIR);
+    snprintf(include, sizeof include, "-I%s/runtime", SOURCE_DIR);
+    snprintf(include_dir, sizeof include_dir, "-I%s", dir);
+    snprintf(path, sizeof path, "%s/kernels.o", dir);
+    compile_all(tools[0], NEON_CFLAGS, dir, "building the baked neon kernels");
+    const char *cc_main[] = { tools[0], "-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra",
+                              "-Werror", include, include_dir, "-o", prog, main_c, tensor_c, path,
+                              "-lm", NULL };
+    run_ok(cc_main, dir, "building the aarch64 baked program");
+    const char *run[] = { tools[1], "-L", AARCH64_SYSROOT, prog, outfile, NULL };
+    run_ok(run, dir, "running the baked neon kernels under qemu");
+
+    size_t count, at = 0;
+    float *outputs = read_floats(outfile, &count);
+    for (int i = 0; i < N; ++i) {
+        const size_t no = cg_conv_output_size(&p[i]);
+        if (at + no > count)
+            fail_msg("the aarch64 program wrote %zu outputs, fewer than the layers'", count);
+        replay_baked_output = outputs + at;
+        replay_count = no;
+        at += no;
+        cg_compare cmp;
+        assert_int_equal(cg_verify_baked(&p[i], replay_baked, w[i], b[i], (uint64_t)i, &cmp), 0);
+        if (cmp.failures != 0)
+            fail_msg("neon: baked %s: %zu outputs disagree with the reference (worst %g x tolerance)\n%s",
+                     p[i].name, cmp.failures, cmp.worst_ratio, specs[i]);
+        free(w[i]);
+        free(b[i]);
+        free(specs[i]);
+    }
+    assert_int_equal(at, count);
+    assert_true(unrolled >= 4 && unrolled < N);
+    free(outputs);
+    ts_rmtree(dir);
+    print_message("neon: %d baked layers (%d with zero skipping) agree with the reference under qemu\n",
+                  N, unrolled);
+}
+
 /* ---- Cortex-M4 ------------------------------------------------------ */
 
 /* Undefined symbols a Cortex-M4F build of a kernel may call: the
@@ -548,6 +665,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_neon_sweep_under_qemu_agrees_with_the_reference),
+        cmocka_unit_test(test_neon_baked_layers_under_qemu_agree_with_the_reference),
         cmocka_unit_test(test_cortex_m4_builds_every_spec_and_reports_its_size),
         cmocka_unit_test(test_cortex_m4_builds_the_example_network),
     };

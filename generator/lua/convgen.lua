@@ -183,19 +183,6 @@ local function render(relpath, vars)
   return template.render(chunkname, text, vars)
 end
 
--- How many of a baked layer's weights are zero (+0.0 or -0.0).
-local function zero_weights(L)
-  if L.zero_weights == nil then
-    local n, wb = 0, L.baked.weights
-    for i = 1, #wb, 4 do
-      local v = string.unpack("<f", wb, i)
-      if v == 0 then n = n + 1 end
-    end
-    L.zero_weights = n
-  end
-  return L.zero_weights
-end
-
 -- The packed floats of a baked layer, each spelled exactly: for the
 -- filter-vectorized kernel (plan F) its layout (as packed_fv.c.in's
 -- <name>_pack writes it), else the weights followed by the bias.
@@ -290,21 +277,21 @@ local function generate(i, opts)
     -- The plain entry runs the zero-skipping tiled kernel when it fits
     -- and some weight is zero, else whichever kernel <name>_run would.
     local NAME = L.name:upper()
-    if P.blocks and zero_weights(L) > 0 and packed_kernel ~= "filter_vectors" then F = nil end
+    if P.blocks and packed_kernel ~= "filter_vectors" then F = nil end
     local baked_path = "conv2d/baked.c.in"
     if F then
       tiled_vars.banner = banner(L, packed_path .. ", " .. baked_path .. ", " .. isa_path)
       c = render("conv2d/baked_head.c.in", tiled_vars)
         .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = true })
         .. render(baked_path, { L = L, NAME = NAME, values = baked_values(L, F),
-                                call = L.name .. "_run(input, " .. L.name .. "_packed, output);" })
+                                call = L.name .. "_run(input, weights, output);" })
     else
       tiled_vars.fn = L.name .. "_tiled"
       tiled_vars.banner = banner(L, kernel_path .. ", " .. baked_path .. ", " .. isa_path)
       c = render(kernel_path, tiled_vars)
         .. render(baked_path, { L = L, NAME = NAME, values = baked_values(L, nil),
-                                call = string.format("%s_tiled(input, %s_packed, %s, output);", L.name, L.name,
-                                                     L.bias and (L.name .. "_packed + " .. sizes.weights) or "NULL") })
+                                call = string.format("%s_tiled(input, weights, %s, output);", L.name,
+                                                     L.bias and ("weights + " .. sizes.weights) or "NULL") })
     end
   else
     c = render(kernel_path, tiled_vars)
@@ -484,7 +471,7 @@ function api.info(i, opts)
     if L.baked.bias then
       rows[#rows + 1] = { "baked bias", string.format("%s (%d floats)", L.baked.bias_file, #L.baked.bias // 4) }
     end
-    rows[#rows + 1] = { "zero weights", string.format("%d of %d", zero_weights(L), nw) }
+    rows[#rows + 1] = { "zero weights", string.format("%d of %d", L.baked.zeros, nw) }
     if P.blocks and not F then
       local all = stats.skipped + stats.kept
       rows[#rows + 1] = { "zero skipping", string.format(
@@ -492,8 +479,9 @@ function api.info(i, opts)
         stats.skipped * L.batch, all * L.batch, all > 0 and 100 * stats.skipped / all or 0,
         stats.kept * L.batch) }
     else
-      rows[#rows + 1] = { "zero skipping", P.blocks
-        and "off: the filter-vectorized kernel runs (no zero weights, or packed_kernel forces it)"
+      rows[#rows + 1] = { "zero skipping",
+        L.baked.zeros == 0 and "off: no weight is zero"
+        or P.blocks and "off: packed_kernel = \"filter_vectors\" forces the filter-vectorized kernel"
         or string.format("off: unrolled, the kernel needs %d lines of reduction code, over the budget of %d",
                          P.unroll_lines, P.budget) }
     end

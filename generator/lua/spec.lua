@@ -223,7 +223,7 @@ end
 
 -- Trained weights named by the spec (weights = "w.npy", bias_values =
 -- "b.npy"), read and checked by the host: L.baked = { weights = bytes,
--- bias = bytes or nil, weights_file = , bias_file = } (raw little-endian
+-- bias = bytes or nil, weights_file = , bias_file = , zeros = } (raw little-endian
 -- float32, in the spec's layout), or nil when the spec names none.
 -- bias_values needs weights and bias = true; bias = true with weights
 -- needs bias_values (a bias silently zero would be a wrong network).
@@ -248,6 +248,10 @@ local function baked(ctx, f, L)
   end
   B.weights = read("weights", B.weights_file, shape.weight_dims(L), "weights")
   B.bias = bf and read("bias_values", B.bias_file, { L.filters }, "bias") or nil
+  B.zeros = 0   -- weights that are +0.0 or -0.0
+  for i = 1, #B.weights, 4 do
+    if string.unpack("<f", B.weights, i) == 0 then B.zeros = B.zeros + 1 end
+  end
   return B
 end
 
