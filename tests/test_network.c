@@ -280,6 +280,107 @@ static void test_network_example_program_builds_with_cc_alone(void **state)
     ts_rmtree(dir);
 }
 
+/* --- random networks ---------------------------------------------------- */
+
+enum { RANDOM_NETWORKS = 10 };
+
+static int out_size(int n, int k, int s, int pb, int pe)
+{
+    return (n + pb + pe - (k - 1) - 1) / s + 1;
+}
+
+/* Append a random network of 2 to 5 layers named net<i> to spec (and its
+ * .npy files, random weights and biases, to dir). Shapes are tracked here,
+ * by the formula of the output size, to keep every layer valid. */
+static void random_network(cg_rng *r, int i, const char *dir, char *spec, size_t cap)
+{
+    static const char *const acts[] = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" };
+    int c = cg_rng_int(r, 1, 6), h = cg_rng_int(r, 3, 14), w = cg_rng_int(r, 3, 14);
+    int batch = cg_rng_int(r, 1, 3) == 3 ? 2 : 1, layers = cg_rng_int(r, 2, 5);
+    size_t len = strlen(spec);
+    len += (size_t)snprintf(spec + len, cap - len, "network { name = \"net%d\",\n", i);
+    for (int l = 0; l < layers; ++l) {
+        const int depthwise = c > 1 && cg_rng_int(r, 0, 3) == 0;
+        const int f = depthwise ? c : cg_rng_int(r, 1, 9);
+        const int k = cg_rng_int(r, 1, 3), s = cg_rng_int(r, 1, 4) == 4 ? 2 : 1;
+        const int same = h < k || w < k || cg_rng_int(r, 0, 1);
+        const int pad = same ? 0 : cg_rng_int(r, 0, k - 1);
+        const int bias = cg_rng_int(r, 0, 3) != 0;
+        const char *act = acts[cg_rng_int(r, 0, 5)];
+        char wpath[256], bpath[256], input[96] = "", padding[16] = "\"same\"", bfield[64] = "";
+        if (l == 0)
+            snprintf(input, sizeof input, "input = { channels = %d, height = %d, width = %d }, batch = %d, ",
+                     c, h, w, batch);
+        if (!same)
+            snprintf(padding, sizeof padding, "%d", pad);
+        if (bias)
+            snprintf(bfield, sizeof bfield, ", bias_values = \"net%d_l%d_b.npy\"", i, l);
+        len += (size_t)snprintf(spec + len, cap - len,
+            "  conv2d { name = \"net%d_l%d\", %sfilters = %d, kernel = %d, stride = %d, "
+            "padding = %s, groups = %d, bias = %s, activation = \"%s\", "
+            "weights = \"net%d_l%d_w.npy\"%s },\n",
+            i, l, input, f, k, s, padding, depthwise ? c : 1, bias ? "true" : "false", act,
+            i, l, bfield);
+        const int cpg = depthwise ? 1 : c;
+        long long wd[4] = { f, cpg, k, k }, bd[1] = { f };
+        float *wv = malloc(sizeof *wv * (size_t)(f * cpg * k * k)), bv[16];
+        assert_non_null(wv);
+        cg_fill_uniform(wv, (size_t)(f * cpg * k * k), r, -0.5f, 0.5f);
+        cg_fill_uniform(bv, (size_t)f, r, -0.5f, 0.5f);
+        snprintf(wpath, sizeof wpath, "%s/net%d_l%d_w.npy", dir, i, l);
+        ts_write_npy(wpath, wd, 4, wv);
+        if (bias) {
+            snprintf(bpath, sizeof bpath, "%s/net%d_l%d_b.npy", dir, i, l);
+            ts_write_npy(bpath, bd, 1, bv);
+        }
+        free(wv);
+        if (same) {
+            h = (h + s - 1) / s;
+            w = (w + s - 1) / s;
+        } else {
+            h = out_size(h, k, s, pad, pad);
+            w = out_size(w, k, s, pad, pad);
+        }
+        c = f;
+    }
+    snprintf(spec + len, cap - len, "}\n");
+}
+
+/* Random networks (random chains, shapes, activations, weights, depthwise
+ * layers, batch 2) through check on every target this machine runs. */
+static void test_network_random_networks_pass_check_on_every_target(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    static char spec[RANDOM_NETWORKS * 2048];
+    cg_rng r;
+    cg_rng_seed(&r, 20261125);
+    ts_mkdtemp(dir);
+    spec[0] = '\0';
+    for (int i = 0; i < RANDOM_NETWORKS; ++i)
+        random_network(&r, i, dir, spec, sizeof spec);
+    snprintf(path, sizeof path, "%s/nets.lua", dir);
+    ts_write_file(path, spec);
+
+    const char *targets[3] = { "generic", NULL, NULL };
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        targets[1] = "avx2";
+    if (__builtin_cpu_supports("avx512f"))
+        targets[2] = "avx512";
+    for (int t = 0; t < 3; ++t) {
+        if (!targets[t])
+            continue;
+        const char *argv[] = { CONVGEN_BIN, "check", "--target", targets[t], path, NULL };
+        int rc = ts_run(argv, NULL, out, sizeof out, errout, sizeof errout);
+        char want[64];
+        snprintf(want, sizeof want, "net%d: network of", RANDOM_NETWORKS - 1);
+        if (rc != 0 || !strstr(out, want))
+            fail_msg("--target %s: check exited %d:\n%s%s\nspec:\n%s", targets[t], rc, out, errout, spec);
+    }
+    ts_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_network_example_passes_check),
         cmocka_unit_test(test_network_check_catches_a_wrong_network),
         cmocka_unit_test(test_network_example_program_builds_with_cc_alone),
+        cmocka_unit_test(test_network_random_networks_pass_check_on_every_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
