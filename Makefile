@@ -2,6 +2,7 @@
 #
 #   make            build bin/convgen
 #   make demo       generate, check and describe the demo spec
+#   make example    generate the example network and build examples/kws with cc
 #   make test       build and run every cmocka test
 #   make install    install convgen into $(PREFIX)/bin (templates are embedded)
 #   make test-sanitize   the same tests, everything built with ASan + UBSan
@@ -41,7 +42,7 @@ TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BINS := $(addprefix $(B)/tests/,$(TESTS))
 TEST_SUPPORT := $(B)/tests/support.o
 
-.PHONY: all deps demo test install clean FORCE
+.PHONY: all deps demo example test install clean FORCE
 all: $(BIN)/convgen
 
 deps:
@@ -94,6 +95,15 @@ demo: $(BIN)/convgen
 	./$(BIN)/convgen check specs/demo.lua
 	@mkdir -p $(B)/demo
 	./$(BIN)/convgen generate specs/demo.lua -o $(B)/demo
+
+# The example product (examples/kws): the network of specs/kws.lua,
+# generated, then built with the C compiler alone and run.
+example: $(BIN)/convgen
+	rm -rf $(B)/example && mkdir -p $(B)/example
+	./$(BIN)/convgen generate specs/kws.lua -o $(B)/example
+	$(CC) -std=c99 -O2 -Wall -Wextra -I$(B)/example -o $(B)/example/kws \
+		examples/kws/main.c $(B)/example/*.c -lm
+	./$(B)/example/kws
 
 install: $(BIN)/convgen
 	install -d $(DESTDIR)$(PREFIX)/bin

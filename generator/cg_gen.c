@@ -440,3 +440,123 @@ int cg_gen_tuned_record(cg_gen *g, int i, const cg_gen_options *opts, int best, 
     *text = NULL;
     return cg_host_pcall(g->host, p_record, &a, err, errlen);
 }
+
+static int p_network_count(lua_State *L)
+{
+    int *n = lua_touserdata(L, 1);
+    push_api(L, "network_count");
+    lua_call(L, 0, 1);
+    *n = (int)lua_tointeger(L, -1);
+    return 0;
+}
+
+int cg_gen_network_count(cg_gen *g)
+{
+    int n = 0;
+    char err[256];
+    if (cg_host_pcall(g->host, p_network_count, &n, err, sizeof err) != CG_OK)
+        return 0;
+    return n;
+}
+
+struct network_args {
+    int index;
+    cg_network *out;
+    cg_sources *src;
+    char **text;
+};
+
+static size_t size_field(lua_State *L, const char *key)
+{
+    lua_getfield(L, -1, key);
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || v < 0)
+        luaL_error(L, "network: field '%s' is not a size", key);
+    lua_pop(L, 1);
+    return (size_t)v;
+}
+
+static int p_network(lua_State *L)
+{
+    struct network_args *a = lua_touserdata(L, 1);
+    cg_network *n = a->out;
+    push_api(L, "network");
+    lua_pushinteger(L, a->index + 1);
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "name");
+    snprintf(n->name, sizeof n->name, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    n->input_size = size_field(L, "input");
+    n->output_size = size_field(L, "output");
+    n->scratch_size = size_field(L, "scratch");
+    lua_getfield(L, -1, "layers");
+    int count = (int)luaL_len(L, -1);
+    n->layers = calloc((size_t)count, sizeof *n->layers);
+    if (!n->layers)
+        return luaL_error(L, "out of memory");
+    for (int i = 0; i < count; ++i) {
+        lua_geti(L, -1, i + 1);
+        n->layers[i] = (int)lua_tointeger(L, -1) - 1;
+        lua_pop(L, 1);
+    }
+    n->count = count;
+    return 0;
+}
+
+int cg_gen_network(cg_gen *g, int k, cg_network *out, char *err, size_t errlen)
+{
+    struct network_args a = { k, out, NULL, NULL };
+    memset(out, 0, sizeof *out);
+    int rc = cg_host_pcall(g->host, p_network, &a, err, errlen);
+    if (rc != CG_OK)
+        cg_network_free(out);
+    return rc;
+}
+
+void cg_network_free(cg_network *n)
+{
+    free(n->layers);
+    n->layers = NULL;
+    n->count = 0;
+}
+
+static int p_network_emit(lua_State *L)
+{
+    struct network_args *a = lua_touserdata(L, 1);
+    push_api(L, "network_emit");
+    lua_pushinteger(L, a->index + 1);
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "c");
+    a->src->c = copy_string(L, -1, &a->src->c_len);
+    lua_getfield(L, -2, "h");
+    a->src->h = copy_string(L, -1, &a->src->h_len);
+    return 0;
+}
+
+int cg_gen_network_emit(cg_gen *g, int k, cg_sources *out, char *err, size_t errlen)
+{
+    struct network_args a = { k, NULL, out, NULL };
+    memset(out, 0, sizeof *out);
+    int rc = cg_host_pcall(g->host, p_network_emit, &a, err, errlen);
+    if (rc != CG_OK)
+        cg_sources_free(out);
+    return rc;
+}
+
+static int p_network_info(lua_State *L)
+{
+    struct network_args *a = lua_touserdata(L, 1);
+    push_api(L, "network_info");
+    lua_pushinteger(L, a->index + 1);
+    lua_call(L, 1, 1);
+    *a->text = copy_string(L, -1, NULL);
+    return 0;
+}
+
+int cg_gen_network_info(cg_gen *g, int k, char **text, char *err, size_t errlen)
+{
+    struct network_args a = { k, NULL, NULL, text };
+    *text = NULL;
+    return cg_host_pcall(g->host, p_network_info, &a, err, errlen);
+}

@@ -78,4 +78,27 @@ int cg_gen_candidates(cg_gen *g, int i, const cg_gen_options *opts, char ***name
 int cg_gen_tuned_record(cg_gen *g, int i, const cg_gen_options *opts, int best, int plain,
                         char **text, char *err, size_t errlen);
 
+/* A network: layers chained so that each one's input is the previous
+ * one's output, run by one generated function through a static memory
+ * plan. Networks are numbered from 0 in the order they were loaded. */
+typedef struct cg_network {
+    char name[64];
+    int count;                /* layers */
+    int *layers;              /* their indices, in order (cg_network_free) */
+    size_t input_size;        /* floats the first layer reads */
+    size_t output_size;       /* floats the last layer writes */
+    size_t scratch_size;      /* floats of scratch the plan needs */
+} cg_network;
+
+int cg_gen_network_count(cg_gen *g);
+int cg_gen_network(cg_gen *g, int k, cg_network *out, char *err, size_t errlen);
+void cg_network_free(cg_network *n);
+
+/* Network k's own .c and .h (c, h, c_len and h_len of out; the layers'
+ * files come from cg_gen_emit). Every layer must have baked weights. */
+int cg_gen_network_emit(cg_gen *g, int k, cg_sources *out, char *err, size_t errlen);
+
+/* Network k's "key: value" report lines (free() the string). */
+int cg_gen_network_info(cg_gen *g, int k, char **text, char *err, size_t errlen);
+
 #endif

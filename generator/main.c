@@ -34,8 +34,8 @@ static const char usage_main[] =
     "Generate shape-specialized C convolution kernels from layer specs.\n"
     "\n"
     "commands:\n"
-    "  generate   write <name>.c and <name>.h for every layer\n"
-    "  check      compile every layer in-process and compare it with the reference\n"
+    "  generate   write <name>.c and <name>.h for every layer and network\n"
+    "  check      compile every layer and network in-process and compare with the reference\n"
     "  info       print every layer's shapes, parameter and MAC counts, code size\n"
     "  tune       time candidate kernels on this machine and record the fastest\n"
     "\n"
@@ -44,7 +44,8 @@ static const char usage_main[] =
 static const char usage_generate[] =
     "usage: convgen generate SPEC... [-o DIR] [OPTIONS]\n"
     "\n"
-    "Write DIR/<name>.c and DIR/<name>.h for every layer of every SPEC.\n"
+    "Write DIR/<name>.c and DIR/<name>.h for every layer and every network of\n"
+    "every SPEC.\n"
     "Nothing is written unless every layer generates: files appear all at once.\n"
     "\n"
     "  -o, --output DIR     directory to write to (must exist; default .)\n";
@@ -56,7 +57,8 @@ static const char usage_check[] =
     "entry and its packed entry (<name>_pack + <name>_run) on seeded random\n"
     "data and compare both with the reference convolution. Prints the largest\n"
     "absolute and relative error and PASS or FAIL per layer; exits 1 if any\n"
-    "layer fails.\n"
+    "layer fails. A network is built with its layers into one program and\n"
+    "checked layer by layer; its output must equal its layers' run one by one.\n"
     "\n"
     "  --seed N             seed of the random data (default 1)\n"
     "  --cc                 build with the system compiler ($CC or cc, -O2)\n"
@@ -66,7 +68,8 @@ static const char usage_info[] =
     "usage: convgen info SPEC... [OPTIONS]\n"
     "\n"
     "Print 'key: value' lines for every layer: shapes, padding as resolved,\n"
-    "parameters, MACs, FLOPs, generated code size and workspace bytes.\n";
+    "parameters, MACs, FLOPs, generated code size and workspace bytes; then\n"
+    "for every network its layers, counts and memory plan.\n";
 
 static const char usage_tune[] =
     "usage: convgen tune SPEC... [--target T] [OPTIONS]\n"
@@ -84,7 +87,7 @@ static const char usage_common[] =
     "  --target T           generic (portable C99, default), avx2 (x86-64 AVX2+FMA)\n"
     "                       or native (the best this machine supports)\n"
     "  --code-budget N      lines of reduction code per kernel for layers\n"
-    "                       without a code_budget field (default 8192)\n"
+    "                       without a code_budget field (default 4096)\n"
     "  --templates DIR      templates that override the built-in ones, by\n"
     "                       relative path (e.g. DIR/conv2d/generic/isa.lua)\n"
     "  -h, --help           this help\n";
@@ -254,6 +257,27 @@ static int cmd_generate(const struct cli *c, cg_gen *g)
         if (rc != 0)
             status = report(CG_ERR_INPUT, err);
     }
+    int nets = cg_gen_network_count(g);
+    for (int k = 0; k < nets && status == 0; ++k) {
+        cg_network net;
+        cg_sources src;
+        int rc = cg_gen_network(g, k, &net, err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_network_emit(g, k, &src, err, sizeof err);
+        if (rc != CG_OK) {
+            status = report(rc, err);
+            break;
+        }
+        snprintf(path, pathlen, "%s/%s.c", c->outdir, net.name);
+        rc = cg_outset_add(set, path, src.c, src.c_len, err, sizeof err);
+        snprintf(path, pathlen, "%s/%s.h", c->outdir, net.name);
+        if (rc == 0)
+            rc = cg_outset_add(set, path, src.h, src.h_len, err, sizeof err);
+        cg_sources_free(&src);
+        cg_network_free(&net);
+        if (rc != 0)
+            status = report(CG_ERR_INPUT, err);
+    }
     if (status == 0 && cg_outset_commit(set, err, sizeof err) != 0)
         status = report(CG_ERR_INPUT, err);
     if (status == 0) {
@@ -261,6 +285,12 @@ static int cmd_generate(const struct cli *c, cg_gen *g)
             cg_conv p;
             if (cg_gen_params(g, i, &p, err, sizeof err) == CG_OK)
                 printf("wrote %s/%s.c %s/%s.h\n", c->outdir, p.name, c->outdir, p.name);
+        }
+        for (int k = 0; k < nets; ++k) {
+            cg_network net;
+            if (cg_gen_network(g, k, &net, err, sizeof err) == CG_OK)
+                printf("wrote %s/%s.c %s/%s.h (network)\n", c->outdir, net.name, c->outdir, net.name);
+            cg_network_free(&net);
         }
     }
 done:
@@ -408,16 +438,151 @@ static int check_layer(const struct cli *c, cg_gen *g, int i, int *status)
     return failed;
 }
 
+/* Everything check_network builds and frees for one network. */
+struct net_build {
+    cg_network net;
+    cg_conv *params;
+    cg_sources *src;          /* one per layer, then the network's own */
+    float **weights, **bias;
+    cg_net_layer *layers;
+    const char **texts, **names;
+};
+
+static void net_build_free(struct net_build *b)
+{
+    for (int i = 0; b->src && i <= b->net.count; ++i)
+        cg_sources_free(&b->src[i]);
+    for (int i = 0; b->weights && i < b->net.count; ++i) {
+        free(b->weights[i]);
+        free(b->bias[i]);
+    }
+    free(b->params);
+    free(b->src);
+    free(b->weights);
+    free(b->bias);
+    free(b->layers);
+    free(b->texts);
+    free(b->names);
+    cg_network_free(&b->net);
+}
+
+/* Build network k with its layers into one program, run it and compare
+ * its output with the reference applied layer by layer; prints the
+ * network's line. Returns 1 if it failed. */
+static int check_network(const struct cli *c, cg_gen *g, int k, int *status)
+{
+    char err[ERRLEN], flags[1024] = "-std=c99 -O2";
+    struct net_build b = { 0 };
+    int rc = cg_gen_network(g, k, &b.net, err, sizeof err), n = b.net.count;
+    int tinycc = !c->use_cc, failed = 1;
+    if (rc == CG_OK) {
+        b.params = calloc((size_t)n, sizeof *b.params);
+        b.src = calloc((size_t)n + 1, sizeof *b.src);
+        b.weights = calloc((size_t)n, sizeof *b.weights);
+        b.bias = calloc((size_t)n, sizeof *b.bias);
+        b.layers = calloc((size_t)n, sizeof *b.layers);
+        b.texts = calloc((size_t)n + 1, sizeof *b.texts);
+        b.names = calloc((size_t)n + 1, sizeof *b.names);
+        if (!b.params || !b.src || !b.weights || !b.bias || !b.layers || !b.texts || !b.names) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = CG_ERR_INTERNAL;
+        }
+    }
+    for (int i = 0; i < n && rc == CG_OK; ++i) {
+        size_t nw, nb;
+        int l = b.net.layers[i];
+        rc = cg_gen_params(g, l, &b.params[i], err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_emit(g, l, &c->gen, &b.src[i], err, sizeof err);
+        if (rc == CG_OK)
+            rc = cg_gen_baked(g, l, &b.weights[i], &nw, &b.bias[i], &nb, err, sizeof err);
+        if (rc != CG_OK)
+            break;
+        if (!b.src[i].runs_here) {
+            fprintf(stderr, "convgen check: %s: target %s needs a CPU with %s, which this machine lacks;"
+                            " generate it here and run it there\n", b.params[i].name,
+                    b.src[i].target, b.src[i].cpu);
+            net_build_free(&b);
+            *status = EXIT_BAD_INPUT;
+            return 1;
+        }
+        b.layers[i] = (cg_net_layer){ &b.params[i], NULL, b.weights[i], b.bias[i] };
+        b.texts[i] = b.src[i].c;
+        b.names[i] = b.params[i].name;
+        tinycc = tinycc && b.src[i].tinycc;
+        if (b.src[i].cflags[0] && !strstr(flags, b.src[i].cflags))
+            snprintf(flags + strlen(flags), sizeof flags - strlen(flags), " %s", b.src[i].cflags);
+    }
+    if (rc == CG_OK)
+        rc = cg_gen_network_emit(g, k, &b.src[n], err, sizeof err);
+    if (rc != CG_OK) {
+        net_build_free(&b);
+        *status = report(rc, err);
+        return 1;
+    }
+    b.texts[n] = b.src[n].c;
+    b.names[n] = b.net.name;
+
+    double t0 = seconds();
+    cg_jit *jit = tinycc ? cg_jit_compile_units(b.texts, b.names, n + 1, err, sizeof err) : NULL;
+    cg_so *so = tinycc ? NULL : cg_cc_build_units(b.texts, b.names, n + 1, NULL, flags, err, sizeof err);
+    double build_ms = (seconds() - t0) * 1e3;
+    /* The network's function, and each layer's own entry. */
+    void *sym = kernel_symbol(jit, so, b.net.name, "");
+    const char *missing = sym ? NULL : b.net.name;
+    for (int i = 0; i < n && (jit || so); ++i) {
+        void *s = kernel_symbol(jit, so, b.params[i].name, "");
+        memcpy(&b.layers[i].fn, &s, sizeof s);
+        if (!s)
+            missing = b.params[i].name;
+    }
+    cg_net_fn fn;
+    memcpy(&fn, &sym, sizeof fn);
+    cg_compare r;
+    int worst;
+    size_t mismatches;
+    if (!jit && !so) {
+        printf("%s: FAIL: the generated network did not build:\n%s\n", b.net.name, err);
+    } else if (missing) {
+        printf("%s: FAIL: the generated code lacks %s\n", b.net.name, missing);
+    } else if (cg_verify_network(b.layers, n, fn, b.net.scratch_size, c->seed, &r, &worst,
+                                 &mismatches) != 0) {
+        printf("%s: FAIL: out of memory\n", b.net.name);
+    } else {
+        failed = r.failures != 0 || mismatches != 0;
+        printf("%s: network of %d layers: max abs error %.3g, max rel error %.3g layer by layer; "
+               "output %s the layers' (%s build %.1f ms): %s\n",
+               b.net.name, n, r.max_abs, r.max_rel, mismatches ? "DIFFERS FROM" : "identical to",
+               tinycc ? "tcc" : "cc", build_ms, failed ? "FAIL" : "PASS");
+        if (r.failures)
+            printf("%s:   layer %s: %zu outputs beyond tolerance; worst at flat index %zu (%.3g x its tolerance)\n",
+                   b.net.name, b.params[worst].name, r.failures, r.worst, r.worst_ratio);
+        if (mismatches)
+            printf("%s:   %zu of %zu outputs differ from running its layers one by one:"
+                   " the memory plan or the calls are wrong\n",
+                   b.net.name, mismatches, b.net.output_size);
+    }
+    cg_jit_free(jit);
+    cg_so_free(so);
+    net_build_free(&b);
+    return failed;
+}
+
 static int cmd_check(const struct cli *c, cg_gen *g)
 {
-    int n = cg_gen_count(g), failed = 0, status = 0;
+    int n = cg_gen_count(g), nets = cg_gen_network_count(g), failed = 0, status = 0;
     for (int i = 0; i < n && status == 0; ++i)
         failed += check_layer(c, g, i, &status);
+    int failed_layers = failed;
+    for (int k = 0; k < nets && status == 0; ++k)
+        failed += check_network(c, g, k, &status);
     if (status)
         return status;
     fflush(stdout);
-    if (failed)
-        fprintf(stderr, "convgen check: %d of %d layers FAILED\n", failed, n);
+    if (failed_layers)
+        fprintf(stderr, "convgen check: %d of %d layers FAILED\n", failed_layers, n);
+    if (failed > failed_layers)
+        fprintf(stderr, "convgen check: %d of %d networks FAILED\n", failed - failed_layers, nets);
     return failed ? EXIT_CHECK_FAILED : 0;
 }
 
@@ -431,6 +596,14 @@ static int cmd_info(const struct cli *c, cg_gen *g)
         if (rc != CG_OK)
             return report(rc, err);
         printf("%s%s", i ? "\n" : "", text);
+        free(text);
+    }
+    for (int k = 0; k < cg_gen_network_count(g); ++k) {
+        char *text;
+        int rc = cg_gen_network_info(g, k, &text, err, sizeof err);
+        if (rc != CG_OK)
+            return report(rc, err);
+        printf("\n%s", text);
         free(text);
     }
     return 0;

@@ -64,15 +64,27 @@ static int run(char *const argv[], const char *log)
 cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
                    char *err, size_t errlen)
 {
+    const char *name = "kernel";
+    return cg_cc_build_units(&source, &name, 1, compiler, flags, err, errlen);
+}
+
+cg_so *cg_cc_build_units(const char *const *sources, const char *const *names, int n,
+                         const char *compiler, const char *flags, char *err, size_t errlen)
+{
     char dir[] = "/tmp/convgen-cc-XXXXXX";
-    char src[64], lib[64], log[64];
+    char lib[64], log[64];
+    char **src = NULL;
     char *flagbuf = NULL;
     char *argv[MAX_ARGS];
-    int argc = 0;
+    int argc = 0, written = 0;
     cg_so *so = NULL;
 
     if (errlen)
         err[0] = '\0';
+    if (n < 1 || n > MAX_ARGS / 2) {
+        snprintf(err, errlen, "cg_cc_build_units: %d sources (1 to %d)", n, MAX_ARGS / 2);
+        return NULL;
+    }
     if (!compiler)
         compiler = getenv("CC");
     if (!compiler || !*compiler)
@@ -81,12 +93,24 @@ cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
         snprintf(err, errlen, "cannot create a temporary directory: %m");
         return NULL;
     }
-    snprintf(src, sizeof src, "%s/kernel.c", dir);
     snprintf(lib, sizeof lib, "%s/kernel.so", dir);
     snprintf(log, sizeof log, "%s/cc.log", dir);
-    if (write_all(src, source) != 0) {
-        snprintf(err, errlen, "cannot write %s: %m", src);
+    if (!(src = calloc((size_t)n, sizeof *src))) {
+        snprintf(err, errlen, "out of memory");
         goto done;
+    }
+    for (; written < n; ++written) {
+        size_t need = strlen(dir) + strlen(names[written]) + 4;
+        if (!(src[written] = malloc(need))) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        snprintf(src[written], need, "%s/%s.c", dir, names[written]);
+        if (write_all(src[written], sources[written]) != 0) {
+            snprintf(err, errlen, "cannot write %s: %m", src[written]);
+            ++written;
+            goto done;
+        }
     }
 
     const char *extra = getenv("CONVGEN_KERNEL_CFLAGS");
@@ -99,13 +123,14 @@ cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
     snprintf(flagbuf, need, "%s %s", flags ? flags : "", extra ? extra : "");
     argv[argc++] = (char *)compiler;
     for (char *save = NULL, *tok = strtok_r(flagbuf, " ", &save);
-         tok && argc < MAX_ARGS - 8; tok = strtok_r(NULL, " ", &save))
+         tok && argc < MAX_ARGS - 8 - n; tok = strtok_r(NULL, " ", &save))
         argv[argc++] = tok;
     argv[argc++] = "-shared";
     argv[argc++] = "-fPIC";
     argv[argc++] = "-o";
     argv[argc++] = lib;
-    argv[argc++] = src;
+    for (int i = 0; i < n; ++i)
+        argv[argc++] = src[i];
     argv[argc++] = "-lm";
     argv[argc] = NULL;
 
@@ -133,7 +158,13 @@ cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
 
 done:
     free(flagbuf);
-    unlink(src);
+    for (int i = 0; i < written; ++i) {
+        unlink(src[i]);
+        free(src[i]);
+    }
+    if (src && written < n)
+        free(src[written]);
+    free(src);
     unlink(lib);
     unlink(log);
     rmdir(dir);

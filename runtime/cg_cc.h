@@ -22,6 +22,11 @@ typedef struct cg_so cg_so;
 cg_so *cg_cc_build(const char *source, const char *compiler, const char *flags,
                    char *err, size_t errlen);
 
+/* The same for n sources built and linked together, written as
+ * "<names[i]>.c" (names must differ). */
+cg_so *cg_cc_build_units(const char *const *sources, const char *const *names, int n,
+                         const char *compiler, const char *flags, char *err, size_t errlen);
+
 /* The address of a global symbol, or NULL. */
 void *cg_so_symbol(cg_so *so, const char *symbol);
 

@@ -33,19 +33,22 @@ static void collect(void *opaque, const char *msg)
 
 cg_jit *cg_jit_compile(const char *source, const char *name, char *err, size_t errlen)
 {
+    return cg_jit_compile_units(&source, &name, 1, err, errlen);
+}
+
+cg_jit *cg_jit_compile_units(const char *const *sources, const char *const *names, int n,
+                             char *err, size_t errlen)
+{
     struct messages m = { err, errlen, 0 };
     if (errlen)
         err[0] = '\0';
 
     cg_jit *j = calloc(1, sizeof *j);
     char *text = NULL;
-    size_t need = strlen(source) + strlen(name) + 32;
-    if (!j || !(text = malloc(need))) {
+    if (!j) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    snprintf(text, need, "#line 1 \"%s.c\"\n%s", name, source);
-
     j->tcc = tcc_new();
     if (!j->tcc) {
         snprintf(err, errlen, "tcc_new failed");
@@ -56,16 +59,28 @@ cg_jit *cg_jit_compile(const char *source, const char *name, char *err, size_t e
     tcc_set_lib_path(j->tcc, CG_TCC_DIR);
     tcc_set_options(j->tcc, "-std=c99 -Wall");
     tcc_set_output_type(j->tcc, TCC_OUTPUT_MEMORY);
-    if (tcc_add_library(j->tcc, "m") < 0 ||
-        tcc_compile_string(j->tcc, text) < 0 ||
-        tcc_relocate(j->tcc, TCC_RELOCATE_AUTO) < 0) {
-        if (m.used == 0)
-            snprintf(err, errlen, "%s.c: TinyCC failed without a message", name);
-        goto fail;
+    if (tcc_add_library(j->tcc, "m") < 0)
+        goto failed;
+    /* Each call of tcc_compile_string is a translation unit of its own. */
+    for (int i = 0; i < n; ++i) {
+        size_t need = strlen(sources[i]) + strlen(names[i]) + 32;
+        free(text);
+        if (!(text = malloc(need))) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        snprintf(text, need, "#line 1 \"%s.c\"\n%s", names[i], sources[i]);
+        if (tcc_compile_string(j->tcc, text) < 0)
+            goto failed;
     }
+    if (tcc_relocate(j->tcc, TCC_RELOCATE_AUTO) < 0)
+        goto failed;
     free(text);
     return j;
 
+failed:
+    if (m.used == 0)
+        snprintf(err, errlen, "%s.c: TinyCC failed without a message", n > 0 ? names[0] : "?");
 fail:
     free(text);
     cg_jit_free(j);

@@ -18,6 +18,11 @@ typedef struct cg_jit cg_jit;
  */
 cg_jit *cg_jit_compile(const char *source, const char *name, char *err, size_t errlen);
 
+/* The same for n translation units linked together (a network and its
+ * layers): sources[i] is compiled as "<names[i]>.c". */
+cg_jit *cg_jit_compile_units(const char *const *sources, const char *const *names, int n,
+                             char *err, size_t errlen);
+
 /* The address of a global symbol, or NULL. */
 void *cg_jit_symbol(cg_jit *j, const char *symbol);
 

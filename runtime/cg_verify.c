@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cg_guard.h"
 #include "cg_ref.h"
@@ -86,6 +87,84 @@ int cg_verify_baked(const cg_conv *p, cg_baked_fn fn, const float *weights, cons
     }
     cg_guard_free(in, ni);
     cg_guard_free(got, no);
+    free(want);
+    free(mag);
+    return rc;
+}
+
+int cg_verify_network(const cg_net_layer *layers, int n, cg_net_fn fn, size_t scratch_size,
+                      uint64_t seed, cg_compare *result, int *worst_layer, size_t *mismatches)
+{
+    const size_t ni = cg_conv_input_size(layers[0].p);
+    const size_t no = cg_conv_output_size(layers[n - 1].p);
+    float *in = cg_guard_alloc(ni);
+    float *got = cg_guard_alloc(no);
+    float *scratch = cg_guard_alloc(scratch_size);
+    float *x = NULL, *y = NULL, *want = NULL;
+    double *mag = NULL;
+    size_t nx = ni, ny = 0;
+    int rc = -1;
+
+    *worst_layer = 0;
+    *mismatches = 0;
+    memset(result, 0, sizeof *result);
+    if (!in || !got || !scratch)
+        goto done;
+    cg_rng r;
+    cg_rng_seed(&r, seed);
+    cg_fill_uniform(in, ni, &r, -1.0f, 1.0f);
+    for (size_t i = 0; i < no; ++i)
+        got[i] = NAN;
+    fn(in, got, scratch);
+
+    /* The layers one by one: x is layer l's input, y its output. */
+    if (!(x = cg_guard_alloc(ni)))
+        goto done;
+    memcpy(x, in, ni * sizeof *x);
+    for (int l = 0; l < n; ++l) {
+        const cg_conv *p = layers[l].p;
+        cg_compare c;
+        ny = cg_conv_output_size(p);
+        y = cg_guard_alloc(ny);
+        want = malloc(ny * sizeof *want);
+        mag = malloc(ny * sizeof *mag);
+        if (!y || !want || !mag)
+            goto done;
+        for (size_t i = 0; i < ny; ++i)
+            y[i] = NAN;
+        layers[l].fn(x, y);
+        cg_ref_conv2d(p, x, layers[l].weights, p->bias ? layers[l].bias : NULL, want, mag);
+        cg_compare_floats(y, want, mag, ny, cg_conv_reduction_length(p), &c);
+        if (c.max_abs > result->max_abs)
+            result->max_abs = c.max_abs;
+        if (c.max_rel > result->max_rel)
+            result->max_rel = c.max_rel;
+        if (!(c.worst_ratio <= result->worst_ratio)) {
+            result->worst_ratio = c.worst_ratio;
+            result->worst = c.worst;
+            *worst_layer = l;
+        }
+        result->failures += c.failures;
+        free(want);
+        free(mag);
+        want = NULL;
+        mag = NULL;
+        cg_guard_free(x, nx);
+        x = y;
+        nx = ny;
+        y = NULL;
+    }
+    /* NaN is never equal: an output the network never wrote counts. */
+    for (size_t i = 0; i < no; ++i)
+        if (!(memcmp(&got[i], &x[i], sizeof got[i]) == 0 && got[i] == got[i]))
+            ++*mismatches;
+    rc = 0;
+done:
+    cg_guard_free(in, ni);
+    cg_guard_free(got, no);
+    cg_guard_free(scratch, scratch_size);
+    cg_guard_free(x, nx);
+    cg_guard_free(y, ny);
     free(want);
     free(mag);
     return rc;

@@ -501,6 +501,14 @@ typedef struct m4_layer {
     const char *spec;
 } m4_layer;
 
+static int is_layer(const char *sym, const m4_layer *layers, int n)
+{
+    for (int i = 0; i < n; ++i)
+        if (strcmp(sym, layers[i].name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Write layer i of g, generated for the generic target, to dir. */
 static void m4_write(cg_gen *g, int i, const char *dir, m4_layer *out)
 {
@@ -520,8 +528,10 @@ static void m4_write(cg_gen *g, int i, const char *dir, m4_layer *out)
 }
 
 /* The .text size of dir/<name>.o; checks that the object keeps no state
- * and imports only what allowed_import allows. */
-static unsigned long m4_check(char tools[][256], const char *dir, const char *name)
+ * and imports only what allowed_import allows, or the functions of the
+ * nalso layers also (a network calls its layers). */
+static unsigned long m4_check(char tools[][256], const char *dir, const char *name,
+                              const m4_layer *also, int nalso)
 {
     char obj[128];
     char *out = malloc(OUTLEN), *errout = malloc(OUTLEN);
@@ -542,7 +552,7 @@ static unsigned long m4_check(char tools[][256], const char *dir, const char *na
     const char *nm[] = { tools[2], "-u", obj, NULL };
     assert_int_equal(ts_run(nm, dir, out, OUTLEN, errout, OUTLEN), 0);
     for (char *save = NULL, *tok = strtok_r(out, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-        if (strcmp(tok, "U") != 0 && !allowed_import(tok))
+        if (strcmp(tok, "U") != 0 && !allowed_import(tok) && !is_layer(tok, also, nalso))
             fail_msg("%s: the Cortex-M4 build calls %s (double precision or a library "
                      "function the kernel should not need)", name, tok);
     free(out);
@@ -572,7 +582,8 @@ static void test_cortex_m4_builds_every_spec_and_reports_its_size(void **state)
         assert_non_null(g);
         if (cg_gen_load_file(g, spec, err, sizeof err) != CG_OK)
             fail_msg("%s did not load: %s", spec, err);
-        for (int i = 0; i < cg_gen_count(g); ++i) {
+        /* A network's layers are built (and reported) together below. */
+        for (int i = 0; i < cg_gen_count(g) && cg_gen_network_count(g) == 0; ++i) {
             assert_true(n < MAX_LAYERS);
             layers[n].spec = strrchr(spec, '/') + 1;
             m4_write(g, i, dir, &layers[n++]);
@@ -588,12 +599,65 @@ static void test_cortex_m4_builds_every_spec_and_reports_its_size(void **state)
                   seconds_since(&t0));
     unsigned long total = 0;
     for (int k = 0; k < n; ++k) {
-        unsigned long text = m4_check(tools, dir, layers[k].name);
+        unsigned long text = m4_check(tools, dir, layers[k].name, NULL, 0);
         print_message("  %-20s .text %7lu bytes   (%s)\n", layers[k].name, text, layers[k].spec);
         total += text;
     }
     print_message("  %d layers, %lu bytes of .text in all\n", n, total);
     globfree(&files);
+    ts_rmtree(dir);
+}
+
+/* The example network of specs/kws.lua, generated for the generic target
+ * (its layers and its own file) and built for the Cortex-M4: each object
+ * is checked as the layers above are, and the code size (.text, with the
+ * baked weights, which gcc keeps beside the code) and the RAM the plan
+ * needs (from the generated header) are reported. */
+static void test_cortex_m4_builds_the_example_network(void **state)
+{
+    (void)state;
+    const char *const names[] = { "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", NULL };
+    char tools[3][256];
+    need_tools(names, tools, NULL, "gcc-arm-none-eabi, libnewlib-arm-none-eabi");
+
+    char dir[64], err[TS_ERRLEN];
+    int status;
+    ts_mkdtemp(dir);
+    cg_gen *g = cg_gen_new(NULL, &status, err, sizeof err);
+    assert_non_null(g);
+    if (cg_gen_load_file(g, SOURCE_DIR "/specs/kws.lua", err, sizeof err) != CG_OK)
+        fail_msg("specs/kws.lua did not load: %s", err);
+    assert_int_equal(cg_gen_network_count(g), 1);
+    cg_network net;
+    cg_sources src;
+    m4_layer layers[MAX_LAYERS];
+    assert_int_equal(cg_gen_network(g, 0, &net, err, sizeof err), CG_OK);
+    assert_true(net.count < MAX_LAYERS);
+    for (int i = 0; i < net.count; ++i) {
+        layers[i].spec = "kws.lua";
+        m4_write(g, net.layers[i], dir, &layers[i]);
+    }
+    if (cg_gen_network_emit(g, 0, &src, err, sizeof err) != CG_OK)
+        fail_msg("the network did not generate: %s", err);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.c", dir, net.name);
+    ts_write_file(path, src.c);
+    snprintf(path, sizeof path, "%s/%s.h", dir, net.name);
+    ts_write_file(path, src.h);
+    cg_sources_free(&src);
+
+    compile_all(tools[0], M4_CFLAGS, dir, "building the example network for the Cortex-M4");
+    unsigned long total = m4_check(tools, dir, net.name, layers, net.count);
+    for (int i = 0; i < net.count; ++i)
+        total += m4_check(tools, dir, layers[i].name, NULL, 0);
+    print_message("Cortex-M4 (arm-none-eabi-gcc " M4_CFLAGS "), generic target:\n"
+                  "  example network %s (specs/kws.lua, %d layers): .text %lu bytes with its baked weights;\n"
+                  "  RAM %zu bytes: scratch %zu, input %zu, output %zu; no .data or .bss\n",
+                  net.name, net.count, total,
+                  4 * (net.scratch_size + net.input_size + net.output_size),
+                  4 * net.scratch_size, 4 * net.input_size, 4 * net.output_size);
+    cg_network_free(&net);
+    cg_gen_free(g);
     ts_rmtree(dir);
 }
 
@@ -603,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_neon_sweep_under_qemu_agrees_with_the_reference),
         cmocka_unit_test(test_neon_baked_layers_under_qemu_agree_with_the_reference),
         cmocka_unit_test(test_cortex_m4_builds_every_spec_and_reports_its_size),
+        cmocka_unit_test(test_cortex_m4_builds_the_example_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

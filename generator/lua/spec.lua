@@ -12,6 +12,11 @@
 -- checked field by field and resolved (defaults filled in, padding made
 -- explicit, output size computed). Every error names the file, the line of
 -- the conv2d call and the field.
+--
+-- network { name = "n", conv2d { ... }, conv2d { ... }, ... } chains the
+-- layers written inside it: each one's input is the previous one's output,
+-- so every layer but the first may leave its input out (if given, it must
+-- match). The layers stay layers of their own as well.
 
 local util = import "util"
 local shape = import "shape"
@@ -50,8 +55,8 @@ local SUBFIELDS = {
 }
 
 -- The spec's whole world. Copies, so a spec cannot alter the generator's.
-local function sandbox_env(declare)
-  local env = { conv2d = declare }
+local function sandbox_env(declare, declare_network)
+  local env = { conv2d = declare, network = declare_network }
   for _, k in ipairs({ "ipairs", "pairs", "next", "select", "tonumber",
                        "tostring", "type", "error", "assert", "rawequal",
                        "rawlen", "rawget" }) do
@@ -250,8 +255,28 @@ local function baked(ctx, f, L)
   return B
 end
 
+-- A network layer's input must be what the layer before it produces.
+local function check_feed(ctx, L, feed)
+  local from = string.format("layer '%s' (%s:%d)", feed.name, feed.source, feed.line)
+  local function dims(c, h, w) return string.format("%d x %d x %d", c, h, w) end
+  if L.channels ~= feed.filters or L.height ~= feed.out_h or L.width ~= feed.out_w then
+    fail("%s: field 'input': %s (channels x height x width) does not match the output %s of %s, which feeds it in network '%s'",
+         ctx, dims(L.channels, L.height, L.width), dims(feed.filters, feed.out_h, feed.out_w),
+         from, feed.network)
+  end
+  if L.batch ~= feed.batch then
+    fail("%s: field 'batch': %d does not match batch %d of %s, which feeds it in network '%s'",
+         ctx, L.batch, feed.batch, from, feed.network)
+  end
+  if L.layout ~= feed.layout then
+    fail("%s: field 'layout': \"%s\" does not match layout \"%s\" of %s, which feeds it in network '%s'",
+         ctx, L.layout, feed.layout, from, feed.network)
+  end
+end
+
 -- Check one recorded conv2d call and resolve it into a layer table.
-local function resolve(raw)
+-- feed: the layer before this one in its network (nil if none).
+local function resolve(raw, feed)
   local f = raw.fields
   local ctx = where(raw)
   check_known(ctx, f, FIELDS, "")
@@ -259,6 +284,10 @@ local function resolve(raw)
   L.name = check_name(ctx, f.name)
   ctx = raw.file .. ":" .. raw.line .. ": layer '" .. L.name .. "'"
 
+  if f.input == nil and feed then
+    f.input = { channels = feed.filters, height = feed.out_h, width = feed.out_w }
+    if f.batch == nil then f.batch = feed.batch end
+  end
   if f.input == nil then fail("%s: missing required field 'input'", ctx) end
   if type(f.input) ~= "table" then
     fail("%s: field 'input' must be a table { channels = , height = , width = }, got %s",
@@ -357,6 +386,8 @@ local function resolve(raw)
     end
   end
 
+  if feed then check_feed(ctx, L, feed) end
+
   -- Element counts must fit a C int (products in floats: no overflow).
   local counts = {
     { "input", 1.0 * L.batch * L.channels * L.height * L.width },
@@ -372,10 +403,58 @@ local function resolve(raw)
   return L
 end
 
--- Run the spec text (chunk named after path) and return its layers.
+-- Check one recorded network { } call: its name, and that its entries are
+-- layers written with conv2d, none already in a network. Links each
+-- layer to the one feeding it; returns { name, source, line, raws, layers }.
+local function members(net, handles)
+  local f = net.fields
+  local ctx = net.file .. ":" .. net.line .. ": network"
+  local label = type(f.name) == "string" and #f.name <= 64 and (ctx .. " '" .. f.name .. "'")
+                or (ctx .. " #" .. net.index)
+  local n, first_bad = 0, nil
+  for k in pairs(f) do
+    if math.type(k) == "integer" and k >= 1 then
+      n = math.max(n, k)
+    elseif k ~= "name" and (first_bad == nil or tostring(k) < tostring(first_bad)) then
+      first_bad = k
+    end
+  end
+  if first_bad ~= nil then
+    local ks = tostring(first_bad)
+    fail("%s: unknown field '%s' (a network has a name and its layers: network { name = ..., conv2d { ... }, ... })",
+         label, #ks <= 64 and ks or (ks:sub(1, 64) .. "..."))
+  end
+  local N = { name = nil, source = net.file, line = net.line, raws = {}, layers = {} }
+  N.name = check_name(label, f.name)
+  ctx = ctx .. " '" .. N.name .. "'"
+  if n == 0 then fail("%s: no layers (write them inside it: network { name = ..., conv2d { ... } })", ctx) end
+  -- Stops at the first hole, however large the last index.
+  for k = 1, n do
+    local raw = f[k] ~= nil and handles[f[k]]
+    if f[k] == nil then
+      fail("%s: entry %d of %d is missing (nil)", ctx, k, n)
+    elseif not raw then
+      fail("%s: entry %d is %s, not a layer (write conv2d { ... } inside network { })",
+           ctx, k, describe(f[k]))
+    end
+    if raw.net then
+      local label = type(raw.fields.name) == "string" and #raw.fields.name <= 64
+                    and ("'" .. raw.fields.name .. "'") or ("#" .. raw.index)
+      fail("%s: layer %s (%s:%d) is already in network '%s' (%s:%d)", ctx, label, raw.file,
+           raw.line, raw.net.name, raw.net.source, raw.net.line)
+    end
+    raw.net = N
+    raw.feed = N.raws[k - 1]
+    N.raws[k] = raw
+  end
+  return N
+end
+
+-- Run the spec text (chunk named after path) and return its layers and
+-- its networks.
 -- sandbox_call runs a function under the host's limits (host.sandbox_call).
 function M.load(path, text, sandbox_call)
-  local raws = {}
+  local raws, nets, handles = {}, {}, {}
   local function declare(fields)
     local info = debug.getinfo(2, "Sl")
     local line = info and info.currentline or 0
@@ -386,7 +465,24 @@ function M.load(path, text, sandbox_call)
     if #raws == M.MAX_LAYERS then
       fail("%s:%d: more than %d layers (convgen's limit for one run)", path, line, M.MAX_LAYERS)
     end
-    raws[#raws + 1] = { fields = fields, file = path, line = line, index = #raws + 1 }
+    local raw = { fields = fields, file = path, line = line, index = #raws + 1 }
+    raws[#raws + 1] = raw
+    -- The value of conv2d { ... }: a handle network { } recognizes.
+    local handle = {}
+    handles[handle] = raw
+    return handle
+  end
+  local function declare_network(fields)
+    local info = debug.getinfo(2, "Sl")
+    local line = info and info.currentline or 0
+    if type(fields) ~= "table" then
+      fail("%s:%d: network expects a table: network { name = ..., conv2d { ... }, ... }, got %s",
+           path, line, describe(fields))
+    end
+    if #nets == M.MAX_LAYERS then
+      fail("%s:%d: more than %d networks (convgen's limit for one run)", path, line, M.MAX_LAYERS)
+    end
+    nets[#nets + 1] = { fields = fields, file = path, line = line, index = #nets + 1 }
   end
   -- Lua shortens a long chunk name to "...<tail>"; put the whole path back.
   local function with_path(msg)
@@ -394,7 +490,7 @@ function M.load(path, text, sandbox_call)
     if tail and path:sub(-#tail) == tail then return path .. rest end
     return msg
   end
-  local env = sandbox_env(declare)
+  local env = sandbox_env(declare, declare_network)
   -- Nested about 200 deep, Lua 5.4's parser fails with a bare "C stack
   -- overflow", returned or (at some depths of the C stack) raised.
   local parsed, chunk, err = pcall(load, text, "@" .. path, "t", env)
@@ -419,12 +515,27 @@ function M.load(path, text, sandbox_call)
     if not msg:match("^.-:%d+: ") then msg = path .. ": " .. msg end
     fail("%s", msg)
   end
+  local networks = {}
+  for i, net in ipairs(nets) do networks[i] = members(net, handles) end
   if #raws == 0 then
     fail("%s: no layer declared (expected at least one conv2d { ... })", path)
   end
+  -- A network layer is resolved after the layer that feeds it.
+  local function get(raw)
+    if not raw.L then
+      local feed = raw.feed and get(raw.feed)
+      raw.L = resolve(raw, feed)
+      raw.L.network = raw.net and raw.net.name
+    end
+    return raw.L
+  end
   local layers = {}
-  for i, raw in ipairs(raws) do layers[i] = resolve(raw) end
-  return layers
+  for i, raw in ipairs(raws) do layers[i] = get(raw) end
+  for _, N in ipairs(networks) do
+    for k, raw in ipairs(N.raws) do N.layers[k] = raw.L end
+    N.raws = nil
+  end
+  return layers, networks
 end
 
 return M
