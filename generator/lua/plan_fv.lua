@@ -11,10 +11,12 @@
 --
 -- Tile placement, border classes and the code budget work as in plan.lua,
 -- with pixels in place of vector lanes. Filter tiles are outermost, so a
--- tile's weights are what the tile positions share: when they are larger
--- than L1 the channels are split into blocks (as in plan.lua) between the
--- filter tile and the tile positions, so that a block of the weights stays
--- in L1 while every position uses it.
+-- tile's weights are what the tile positions share; channel blocks (as in
+-- plan.lua) go between the filter tile and the tile positions, so that a
+-- block of the weights stays in L1 while every position uses it. They are
+-- used only when forced (or tuned): the partial sums go out and back in
+-- as scatters and gathers, which on resnet50's 1x1 layers cost more than
+-- the weights' L2 traffic they save.
 
 local plan = import "plan"
 local shape = import "shape"
@@ -99,7 +101,7 @@ end
 function M.block_choices(L, isa, t)
   local nb = ceil_div(L.filters // L.groups, isa.lanes)
   return plan.distinct_blocks(L.channels // L.groups, weight_bytes(L, isa.lanes, math.min(t.tv, nb)),
-                              { plan.L1_BLOCK, 2 * plan.L1_BLOCK })
+                              { 2 * plan.L1_BLOCK })
 end
 
 -- Plan the packed kernel of L for isa, or return nil (with the reason)
@@ -115,7 +117,7 @@ function M.plan(L, isa, budget, forced, forced_cb)
   local tile = forced or M.choose_tile(L, isa)
   local nb = ceil_div(fpg, V)
   tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH), tp = math.min(tile.tp, G.OW) }
-  local cb = plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb)
+  local cb = plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
   local F = M.layout(L, G, V, tile, cpg, cb, budget)
   -- Blocks add border tiles: without them, the kernel may still fit.
   if not F and cb < cpg then F = M.layout(L, G, V, tile, cpg, cpg, budget) end

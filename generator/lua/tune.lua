@@ -67,7 +67,8 @@ function M.parse(path, text, sandbox_call)
 end
 
 -- The variants worth timing for layer L on isa: the model's best few
--- tiles of each kernel family, best first.
+-- tiles of each kernel family, best first, then its largest good ones;
+-- each unblocked and with the channel blocks plan.block_choices gives.
 function M.candidates(L, isa, per_family)
   local G = plan.geometry(L)
   local list = {}
@@ -103,12 +104,39 @@ function M.candidates(L, isa, per_family)
     return (ta.tf or ta.tv) * 1000000 + ta.tr * 1000 + (ta.tv or ta.tp)
          < (tb.tf or tb.tv) * 1000000 + tb.tr * 1000 + (tb.tv or tb.tp)
   end)
-  -- Each tile unblocked and with the channel blocks worth trying.
-  local taken = { tiled = 0, filter_vectors = 0 }
+  -- Per family, the model's best few tiles, then the two with the most
+  -- accumulators among those within 15% of its best: the model counts
+  -- only the busiest port, and fewer loads per multiply-add often win.
+  local chosen, best, taken = {}, {}, { tiled = 0, filter_vectors = 0 }
   for _, s in ipairs(scored) do
     local k = s.v.packed_kernel
+    best[k] = best[k] or s.cost
     if taken[k] < per_family then
       taken[k] = taken[k] + 1
+      chosen[#chosen + 1], s.taken = s, true
+    end
+  end
+  local function accumulators(s)
+    local t = s.v.tile or s.v.fv_tile
+    return (t.tf or t.tv) * t.tr * (t.tp or t.tv)
+  end
+  local big = {}
+  for _, s in ipairs(scored) do
+    if not s.taken and s.cost <= best[s.v.packed_kernel] * 1.15 then big[#big + 1] = s end
+  end
+  table.sort(big, function(a, b)
+    if accumulators(a) ~= accumulators(b) then return accumulators(a) > accumulators(b) end
+    return a.cost < b.cost
+  end)
+  local extra = { tiled = 0, filter_vectors = 0 }
+  for _, s in ipairs(big) do
+    local k = s.v.packed_kernel
+    if extra[k] < 2 then extra[k] = extra[k] + 1; chosen[#chosen + 1] = s end
+  end
+  -- Each tile unblocked and with the channel blocks worth trying.
+  for _, s in ipairs(chosen) do
+    local k = s.v.packed_kernel
+    do
       local t = s.v.tile or s.v.fv_tile
       local blocks = k == "tiled" and plan.block_choices(L, isa, t) or plan_fv.block_choices(L, isa, t)
       for _, cb in ipairs(blocks) do
