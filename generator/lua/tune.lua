@@ -67,7 +67,8 @@ function M.parse(path, text, sandbox_call)
 end
 
 -- The variants worth timing for layer L on isa: the model's best few
--- tiles of each kernel family, best first, then its largest good ones;
+-- tiles of each kernel family, best first, then its good ones with the
+-- fewest loads per multiply-add;
 -- each unblocked and with the channel blocks plan.block_choices gives.
 function M.candidates(L, isa, per_family)
   local G = plan.geometry(L)
@@ -86,11 +87,13 @@ function M.candidates(L, isa, per_family)
     end
   end
   if isa.fv and fpg > 1 then
+    -- Tiles that fill every register too: the compilers fold the pixel
+    -- broadcast into the multiply-add (pw_s2's 4x1x7 won that way).
     local nb = plan.ceil_div(fpg, V)
     for tv = 1, math.min(nb, 4) do
       for tr = 1, math.min(G.OH, isa.registers) do
         for tp = 1, math.min(G.OW, isa.registers) do
-          if tv * tr * tp + tv + 1 <= isa.registers then
+          if tv * tr * tp + tv <= isa.registers then
             scored[#scored + 1] = { cost = plan_fv.tile_cost(L, G, isa, tv, tr, tp),
                                     v = { packed_kernel = "filter_vectors", fv_tile = { tv = tv, tr = tr, tp = tp } } }
           end
@@ -104,9 +107,9 @@ function M.candidates(L, isa, per_family)
     return (ta.tf or ta.tv) * 1000000 + ta.tr * 1000 + (ta.tv or ta.tp)
          < (tb.tf or tb.tv) * 1000000 + tb.tr * 1000 + (tb.tv or tb.tp)
   end)
-  -- Per family, the model's best few tiles, then the two with the most
-  -- accumulators among those within 15% of its best: the model counts
-  -- only the busiest port, and fewer loads per multiply-add often win.
+  -- Per family, the model's best few tiles, then the two with the fewest
+  -- loads per multiply-add among those within 15% of its best: the model
+  -- counts only the busiest port, and fewer loads often win.
   local chosen, best, taken = {}, {}, { tiled = 0, filter_vectors = 0 }
   for _, s in ipairs(scored) do
     local k = s.v.packed_kernel
@@ -120,11 +123,20 @@ function M.candidates(L, isa, per_family)
     local t = s.v.tile or s.v.fv_tile
     return (t.tf or t.tv) * t.tr * (t.tp or t.tv)
   end
+  local function loads(s)
+    local t = s.v.tile
+    if t then return t.tr * t.tv + t.tf end
+    t = s.v.fv_tile
+    return t.tv + t.tr * t.tp
+  end
+  local function load_ratio(s) return loads(s) / accumulators(s) end
   local big = {}
   for _, s in ipairs(scored) do
     if not s.taken and s.cost <= best[s.v.packed_kernel] * 1.15 then big[#big + 1] = s end
   end
   table.sort(big, function(a, b)
+    local ra, rb = load_ratio(a), load_ratio(b)
+    if math.abs(ra - rb) > 1e-9 then return ra < rb end
     if accumulators(a) ~= accumulators(b) then return accumulators(a) > accumulators(b) end
     return a.cost < b.cost
   end)
