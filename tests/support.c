@@ -226,14 +226,24 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
     if (cg_rng_int(r, 0, 3) == 0)
         snprintf(budget, sizeof budget, "code_budget = %d,", cg_rng_int(r, 20, 300));
 
+    /* Every fourth layer forces channel blocks of one or two channels and a
+     * tile of one or two filters, so that most of them reduce in several
+     * blocks over several filter tiles (derived from i: the draws of the
+     * other layers stay as they were). */
+    char blocks[96] = "";
+    if (i % 4 == 3)
+        snprintf(blocks, sizeof blocks,
+                 "channel_block = %d, tile = { filters = %d, rows = %d, vectors = %d },",
+                 1 + (i / 4) % 2, 1 + (i / 8) % 2, 1 + (i / 16) % 2, 1 + (i / 32) % 2);
+
     snprintf(buf, len,
              "conv2d { name = \"sweep%d\", batch = %d,\n"
              "  input = { channels = %d, height = %d, width = %d },\n"
              "  filters = %d, groups = %d, kernel = { height = %d, width = %d },\n"
              "  stride = { height = %d, width = %d }, dilation = { height = %d, width = %d },\n"
-             "  padding = %s, bias = %s, activation = \"%s\", %s %s }\n",
+             "  padding = %s, bias = %s, activation = \"%s\", %s %s\n  %s }\n",
              i, batch, groups * cpg, h, w, groups * fpg, groups, kh, kw,
-             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget);
+             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget, blocks);
 }
 
 void ts_drop_budget(char *spec)

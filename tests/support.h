@@ -42,7 +42,8 @@ void ts_write_file(const char *path, const char *text);
  * padding, dilation, groups and depthwise, bias on and off, every
  * activation, batch > 1, small code budgets). Shape i forces some classes
  * (a 1x1 input, a kernel equal to the input, a stride larger than the
- * kernel, a wide plane) so every run covers them. */
+ * kernel, a wide plane, channel blocks with small tiles) so every run
+ * covers them. */
 void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);
 
 /* Blank out the code_budget field of spec text, if any. */

@@ -359,6 +359,49 @@ static void test_tune_records_a_choice_that_generate_reuses(void **state)
     ts_rmtree(dir);
 }
 
+/* Channel blocks recorded by tune steer both kernels, which agree with the
+ * reference: 40 filters make the tiled kernel's last tile of 3 filters
+ * overlap the one before (its overlap must not be added twice), the
+ * plane's last tiles reach past its edges, and leaky_relu (not
+ * idempotent) must be applied once, after the last block. A record
+ * without channels runs unblocked, as it was timed. */
+static void test_tuned_channel_blocks_steer_both_kernels(void **state)
+{
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) {
+        print_message("this CPU has no AVX-512F: the blocked kernels cannot run here\n");
+        skip();
+    }
+    char dir[64], spec[96], tuned[112];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/t.lua", dir);
+    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
+    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 48, height = 9, width = 11 },\n"
+                        "  filters = 40, kernel = 3, padding = 1, activation = \"leaky_relu\", alpha = 0.2 }\n");
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                         "        tile = { filters = 3, rows = 2, vectors = 1, channels = 16 },\n"
+                         "        fv_tile = { vectors = 2, rows = 2, pixels = 4, channels = 12 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    assert_non_null(strstr(out, "\nchannel blocks: 16 of 48 channels\n"));
+    assert_non_null(strstr(out, "vectors of 16 filters x 2 rows x 4 pixels"));
+    assert_non_null(strstr(out, "\npacked channel blocks: 12 of 48 channels\n"));
+    if (convgen(NULL, "check", spec, "--target", "avx512", NULL, NULL) != 0)
+        fail_msg("check failed:\n%s%s", out, errout);
+
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                         "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
+                         "        fv_tile = { vectors = 2, rows = 2, pixels = 4 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    assert_null(strstr(out, "channel blocks"));
+
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", tile = { filters = 3, rows = 2, vectors = 1, channels = 0 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(errout, "t.lua.tuned:1:"));
+    assert_non_null(strstr(errout, "tile.channels"));
+    ts_rmtree(dir);
+}
+
 /* The templates are inside the binary: an installed convgen works from
  * any directory, with nothing beside it. */
 static void test_installed_convgen_works_from_anywhere(void **state)
@@ -389,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_every_example_spec_builds_clean_and_passes_check),
         cmocka_unit_test(test_templates_override_and_check_catches_a_wrong_kernel),
         cmocka_unit_test(test_tune_records_a_choice_that_generate_reuses),
+        cmocka_unit_test(test_tuned_channel_blocks_steer_both_kernels),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

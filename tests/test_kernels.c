@@ -283,6 +283,31 @@ static void test_saturating_activations_agree_on_every_target(void **state)
     }
 }
 
+/* Count spec's kernels that reduce in channel blocks: the tiled kernel
+ * (*tiled; *overlap when its last filter tile overlaps the one before)
+ * and the filter-vectorized one, forced on shape i as the avx512 sweep
+ * forces it (*fv). The kernels say so in their comments. */
+static void count_blocks(const char *spec, int i, int *tiled, int *fv, int *overlap)
+{
+    char text[1024], err[TS_ERRLEN];
+    cg_sources src;
+    snprintf(text, sizeof text, "%s", spec);
+    ts_drop_budget(text);
+    if (i % 2 == 0)
+        force_filter_vectors(text);
+    cg_gen *g = ts_gen_from_text("sweep.lua", text);
+    cg_gen_options opts = { "avx512", 0, 0 };
+    if (cg_gen_emit(g, 0, &opts, &src, err, sizeof err) != CG_OK)
+        fail_msg("generation failed: %s\n%s", err, text);
+    cg_gen_free(g);
+    const char *packed = strstr(src.c, "_pack(");
+    const char *first = strstr(src.c, "in blocks of");
+    *tiled += first && (!packed || first < packed);
+    *fv += packed && strstr(packed, "in blocks of") != NULL;
+    *overlap += strstr(src.c, "fskip") != NULL;
+    cg_sources_free(&src);
+}
+
 /* The sweep is only as good as its coverage: count the classes it hits. */
 static void test_sweep_covers_every_class(void **state)
 {
@@ -292,6 +317,7 @@ static void test_sweep_covers_every_class(void **state)
     char spec[1024], err[TS_ERRLEN];
     int asym = 0, same = 0, dil = 0, grouped = 0, depthwise = 0, nobias = 0;
     int batch = 0, one = 0, whole = 0, bigstride = 0, budget = 0, strided = 0;
+    int blocked = 0, blocked_fv = 0, overlap = 0;
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
         ts_random_spec(&r, i, spec, sizeof spec);
         cg_gen *g = ts_gen_from_text("sweep.lua", spec);
@@ -310,6 +336,7 @@ static void test_sweep_covers_every_class(void **state)
         whole += p.kernel_h == p.height && p.kernel_w == p.width && p.out_h == 1 && p.out_w == 1;
         bigstride += p.stride_h > p.kernel_h && p.stride_w > p.kernel_w;
         budget += strstr(spec, "code_budget") != NULL;
+        count_blocks(spec, i, &blocked, &blocked_fv, &overlap);
     }
     assert_true(asym >= 50);
     assert_true(same >= 50);
@@ -323,6 +350,9 @@ static void test_sweep_covers_every_class(void **state)
     assert_true(whole >= 50);
     assert_true(bigstride >= 50);
     assert_true(budget >= 50);
+    assert_true(blocked >= 30);
+    assert_true(blocked_fv >= 30);
+    assert_true(overlap >= 5);
 }
 
 static const char big_layer[] =

@@ -238,6 +238,7 @@ local function generate(i, opts)
   local o = options(L, opts)
   -- Choices: the spec's own fields, else the .tuned record for this
   -- target, else the cost model; a variant being tuned overrides all.
+  -- A tile from a record or a variant carries its channel block (cb).
   local tile, packed_kernel, fv_tile = L.tile, L.packed_kernel, nil
   local rec = L.tuned and L.tuned[o.target]
   if rec then
@@ -249,9 +250,11 @@ local function generate(i, opts)
   if v then
     packed_kernel, tile, fv_tile = v.packed_kernel, v.tile or tile, v.fv_tile
   end
-  local P = plan.tiled(L, o.isa, o.budget, tile)
+  local cb = L.channel_block or (tile and tile.cb)
+  local fv_cb = L.channel_block or (fv_tile and fv_tile.cb)
+  local P = plan.tiled(L, o.isa, o.budget, tile, cb)
   local F, why = nil, nil
-  if packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile) end
+  if packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile, fv_cb) end
   if packed_kernel == "filter_vectors" and not F then
     util.fail("%s:%d: layer '%s': field 'packed_kernel': no filter-vectorized kernel for target %s: %s",
               L.source, L.line, L.name, o.target, why)
@@ -486,6 +489,18 @@ function api.info(i, opts)
                          P.budget) }
     end
   end
+  -- Channel blocks, where a kernel has them (after its tile line).
+  local function add_blocks(after, name, Q)
+    if not Q or Q.cb >= Q.cpg then return end
+    for k, r in ipairs(rows) do
+      if r[1] == after then
+        table.insert(rows, k + 1, { name, string.format("%d of %d channels", Q.cb, Q.cpg) })
+        return
+      end
+    end
+  end
+  add_blocks("regions", "channel blocks", P)
+  add_blocks("packed kernel", "packed channel blocks", F)
   local out = {}
   for _, r in ipairs(rows) do out[#out + 1] = r[1] .. ": " .. r[2] end
   return table.concat(out, "\n") .. "\n"

@@ -21,6 +21,19 @@
 -- The code budget bounds the lines of reduction code: the channel loop is
 -- unrolled by the largest divisor of C/groups that fits, then interior kh
 -- loops are rolled up.
+--
+-- Channel blocks: when the input a tile reads over all its channels is
+-- larger than L1, every filter tile after the first would fetch it again
+-- from L2 or beyond. The reduction is then split into blocks of CB
+-- channels (a divisor of C/groups): for each tile position, each block is
+-- read once and used by every filter tile while it is in L1. The partial
+-- sums wait in the output between blocks: the first block starts from the
+-- bias, later ones load the sums back, and only the last applies the
+-- activation. A tile must then own its outputs, so with blocks the tile
+-- starts are not pulled back (the last tile is a border tile with the
+-- lanes past the edge masked off), and the last filter tile, which is
+-- pulled back, stores only the filters the one before it did not (the
+-- filter tiles take turns within each block).
 
 local shape = import "shape"
 local util = import "util"
@@ -30,6 +43,8 @@ local M = {}
 M.DEFAULT_CODE_BUDGET = 4096    -- lines of reduction code per kernel
 local REGION_OVERHEAD = 8        -- lines a region costs besides its taps
 M.L2_WEIGHTS = 1 << 20           -- bytes of weights kept in L2 across tiles
+M.L1_BLOCK = 16 << 10            -- bytes of a channel block's data meant to stay in L1
+M.L1_SPLIT = 32 << 10            -- split the channels when their data is larger than this
 
 -- The geometry the kernel iterates over. A 1x1, stride 1, unpadded layer
 -- is a matrix product: its H x W plane is one row of H*W pixels.
@@ -114,22 +129,52 @@ function M.choose_tile(L, isa)
   return { tf = best.tf, tr = best.tr, tv = best.tv }, best_cost
 end
 
+-- The largest channel unroll for blocks of cb of cpg channels: at most
+-- half a block, so that the channel loop stays a loop (gcc spills a large
+-- tile's accumulators when a block's reduction is one straight run).
+local function max_unroll(cb, cpg)
+  if cb < cpg and cb > 1 then return cb // 2 end
+  return cb
+end
+M.max_unroll = max_unroll
+
 -- Tile starts along an axis of n outputs in tiles of t: 0, t, ... with the
 -- last pulled back to n - t (t <= n), or the single start 0 when t > n.
-function M.starts(n, t)
+-- exact: never pulled back (the last tile may reach past the edge).
+function M.starts(n, t, exact)
   local count = ceil_div(n, t)
   local list = {}
-  for i = 0, count - 1 do list[#list + 1] = math.max(0, math.min(i * t, n - t)) end
+  for i = 0, count - 1 do
+    list[#list + 1] = exact and i * t or math.max(0, math.min(i * t, n - t))
+  end
   return list
+end
+
+-- Channels per block for a reduction over cpg channels whose data (what
+-- stays in L1 across the tiles that share it) is `bytes` per channel: all
+-- of them when they fit in L1_SPLIT, else the largest divisor of cpg whose
+-- data fits in L1_BLOCK (at least one channel). forced: the block asked
+-- for, lowered to a divisor of cpg.
+function M.channel_block(cpg, bytes, forced)
+  local want = forced
+  if not want then
+    if cpg * bytes <= M.L1_SPLIT then return cpg end
+    want = math.max(1, M.L1_BLOCK // bytes)
+  end
+  for d = math.min(want, cpg), 1, -1 do
+    if cpg % d == 0 then return d end
+  end
+  return 1
 end
 
 -- Classify tile starts along one axis. valid(o) gives the tap range of
 -- output o ([t0, t1)). A class is either a loop over interior starts
 -- { loop = true, first = i, count = n, step = t, last = s } or one border
 -- start { at = s, ranges = { [j] = {t0, t1} or false (no output) } }.
-function M.axis_classes(n, t, k, valid)
+-- exact: the starts are not pulled back (see M.starts).
+function M.axis_classes(n, t, k, valid, exact)
   local classes = {}
-  local list = M.starts(n, t)
+  local list = M.starts(n, t, exact)
   for _, s in ipairs(list) do
     local ranges, interior = {}, true
     for j = 0, t - 1 do
@@ -239,13 +284,14 @@ end
 -- Regions of a tile shape and their lines of reduction code per channel.
 -- roll: "none", "interior" (kh loops where the rows are interior) or "all"
 -- (needs tr = 1, so that every region's rows share one kh range).
-local function layout(G, tile, V, roll)
+-- exact: tile starts not pulled back (channel blocks).
+local function layout(G, tile, V, roll, exact)
   local row_classes = M.axis_classes(G.OH, tile.tr, G.KH, function(o)
     return shape.tap_range(o, G.H, G.KH, G.SH, G.DH, G.PT)
-  end)
+  end, exact)
   local col_classes = M.axis_classes(G.OW, tile.tv * V, G.KW, function(o)
     return shape.tap_range(o, G.W, G.KW, G.SW, G.DW, G.PL)
-  end)
+  end, exact)
   local regions, per_channel = {}, 0
   for _, rc in ipairs(row_classes) do
     for _, cc in ipairs(col_classes) do
@@ -293,6 +339,32 @@ function M.nonzero(L, B, c, w)
   return list
 end
 
+-- Bytes of input one tile reads per channel (whole cache lines per row).
+local function tile_input_bytes(G, tile, V)
+  local rows = (tile.tr - 1) * G.SH + (G.KH - 1) * G.DH + 1
+  local cols = (tile.tv * V - 1) * G.SW + (G.KW - 1) * G.DW + 1
+  return rows * (ceil_div(cols * 4, 64) + 1) * 64
+end
+
+-- Whether filter tiles go innermost: when one group's weights fit
+-- comfortably in L2 (and there are several tiles), so that each input
+-- patch is read once for all of them.
+local function filters_inner(L, G, tf)
+  local fpg, cpg = L.filters // L.groups, L.channels // L.groups
+  return fpg * cpg * G.KH * G.KW * 4 <= M.L2_WEIGHTS and #M.starts(fpg, math.min(tf, fpg)) > 1
+end
+
+-- Distinct divisors of cpg: all of them, and the largest whose `bytes`
+-- per channel fit each of the sizes given.
+function M.distinct_blocks(cpg, bytes, sizes)
+  local list, seen = { cpg }, { [cpg] = true }
+  for _, size in ipairs(sizes) do
+    local cb = M.channel_block(cpg, bytes, math.max(1, size // bytes))
+    if not seen[cb] then list[#list + 1], seen[cb] = cb, true end
+  end
+  return list
+end
+
 -- The filter blocks: { g = group, f0 = first filter of the layer, tf = filters }.
 local function blocks(L, tf)
   local fpg = L.filters // L.groups
@@ -324,12 +396,23 @@ local function unrolled_lines(L, regions, bl, cpg, budget)
   return lines
 end
 
+-- The channel blocks convgen tune tries with tile t (see tune.lua).
+function M.block_choices(L, isa, t)
+  local G = M.geometry(L)
+  local cpg = L.channels // L.groups
+  if not filters_inner(L, G, t.tf) then return { cpg } end
+  local tile = { tf = t.tf, tr = math.min(t.tr, G.OH), tv = t.tv }
+  return M.distinct_blocks(cpg, tile_input_bytes(G, tile, isa.lanes), { M.L1_BLOCK, 2 * M.L1_BLOCK })
+end
+
 -- Plan the tiled kernel of layer L for a target whose isa module gives
--- lanes and registers. forced, if given, fixes the tile { tf, tr, tv }.
+-- lanes and registers. forced, if given, fixes the tile { tf, tr, tv };
+-- forced_cb the channel block (see M.channel_block).
 -- Within the budget, in order: the best tile with the channel loop unrolled
 -- as far as it fits; the same with interior kh loops rolled up; one-row
--- tiles with every kh loop rolled up. Beyond that, an error.
-function M.tiled(L, isa, budget, forced)
+-- tiles with every kh loop rolled up; the same three without channel
+-- blocks. Beyond that, an error.
+function M.tiled(L, isa, budget, forced, forced_cb)
   local G = M.geometry(L)
   local V = isa.lanes
   local cpg = L.channels // L.groups
@@ -356,7 +439,7 @@ function M.tiled(L, isa, budget, forced)
       return {
         kind = "tiled", G = G, V = V, tile = tile, cu = cpg, cpg = cpg, fpg = fpg,
         f_starts = M.starts(fpg, tile.tf), regions = regions, lines = unroll_lines,
-        budget = budget, any_taps = any_taps, blocks = bl,
+        budget = budget, any_taps = any_taps, blocks = bl, cb = cpg,
         -- Each block's code stays in the instruction cache while the
         -- plane streams by (filters innermost ran 1.5x slower on a 64x64
         -- 1x1 layer: every tile went through all the code).
@@ -365,20 +448,31 @@ function M.tiled(L, isa, budget, forced)
     end
   end
 
-  local attempts = {
-    { tile = tile, roll = "none" },
-    { tile = tile, roll = "interior" },
-    { tile = { tf = tile.tf, tr = 1, tv = tile.tv }, roll = "all" },
-  }
-  local regions, cu, lines
+  local order = filters_inner(L, G, tile.tf) and "filters_inner" or "filters_outer"
+
+  -- Each attempt with channel blocks where they pay (the filter tiles
+  -- share the input), then, since blocks add border tiles, without.
+  local attempts = {}
+  for _, blocks in ipairs({ order == "filters_inner", false }) do
+    for _, a in ipairs({
+      { tile = tile, roll = "none" },
+      { tile = tile, roll = "interior" },
+      { tile = { tf = tile.tf, tr = 1, tv = tile.tv }, roll = "all" },
+    }) do
+      a.cb = blocks and M.channel_block(cpg, tile_input_bytes(G, a.tile, V), forced_cb) or cpg
+      attempts[#attempts + 1] = a
+    end
+  end
+  local regions, cu, lines, cb
   for _, a in ipairs(attempts) do
+    cb = a.cb
     local per_channel
-    regions, per_channel = layout(G, a.tile, V, a.roll)
+    regions, per_channel = layout(G, a.tile, V, a.roll, cb < cpg)
     lines = REGION_OVERHEAD * #regions + per_channel
     cu = 1
     if a.roll == "none" then
-      for d = cpg, 1, -1 do
-        if cpg % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget then
+      for d = max_unroll(cb, cpg), 1, -1 do
+        if cb % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget then
           cu = d
           break
         end
@@ -397,13 +491,8 @@ function M.tiled(L, isa, budget, forced)
 
   local any_taps = false
   for _, r in ipairs(regions) do any_taps = any_taps or #r.taps > 0 end
-  -- Filter tiles innermost when one group's weights fit comfortably in
-  -- L2, so that each input patch is read once for all of them.
-  local weight_bytes = fpg * cpg * G.KH * G.KW * 4
-  local order = (weight_bytes <= M.L2_WEIGHTS and #M.starts(fpg, tile.tf) > 1)
-                and "filters_inner" or "filters_outer"
   return {
-    kind = "tiled", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
+    kind = "tiled", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg, cb = cb,
     f_starts = M.starts(fpg, tile.tf), regions = regions, lines = lines,
     budget = budget, any_taps = any_taps, order = order, unroll_lines = unroll_lines,
   }

@@ -10,7 +10,13 @@
 -- Depthwise layers have no filters to vectorize and keep the tiled kernel.
 --
 -- Tile placement, border classes and the code budget work as in plan.lua,
--- with pixels in place of vector lanes.
+-- with pixels in place of vector lanes. Filter tiles are outermost, so a
+-- tile's weights are what the tile positions share; channel blocks (as in
+-- plan.lua) go between the filter tile and the tile positions, so that a
+-- block of the weights stays in L1 while every position uses it. They are
+-- used only when forced (or tuned): the partial sums go out and back in
+-- as scatters and gathers, which on resnet50's 1x1 layers cost more than
+-- the weights' L2 traffic they save.
 
 local plan = import "plan"
 local shape = import "shape"
@@ -86,9 +92,22 @@ local function expand_region(G, tile, rc, cc)
   return region
 end
 
+-- Bytes of packed weights a tile of tv filter vectors reads per channel.
+local function weight_bytes(L, V, tv)
+  return tv * V * L.kernel_h * L.kernel_w * 4
+end
+
+-- The channel blocks convgen tune tries with fv tile t (see tune.lua).
+function M.block_choices(L, isa, t)
+  local nb = ceil_div(L.filters // L.groups, isa.lanes)
+  return plan.distinct_blocks(L.channels // L.groups, weight_bytes(L, isa.lanes, math.min(t.tv, nb)),
+                              { 2 * plan.L1_BLOCK })
+end
+
 -- Plan the packed kernel of L for isa, or return nil (with the reason)
--- when this family does not apply or does not fit the budget.
-function M.plan(L, isa, budget, forced)
+-- when this family does not apply or does not fit the budget. forced
+-- fixes the tile { tv, tr, tp }, forced_cb the channel block.
+function M.plan(L, isa, budget, forced, forced_cb)
   if not isa.fv then return nil, "the target has no filter-vector operations" end
   local fpg = L.filters // L.groups
   if fpg == 1 then return nil, "one filter per group (depthwise)" end
@@ -98,13 +117,25 @@ function M.plan(L, isa, budget, forced)
   local tile = forced or M.choose_tile(L, isa)
   local nb = ceil_div(fpg, V)
   tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH), tp = math.min(tile.tp, G.OW) }
+  local cb = plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
+  local F = M.layout(L, G, V, tile, cpg, cb, budget)
+  -- Blocks add border tiles: without them, the kernel may still fit.
+  if not F and cb < cpg then F = M.layout(L, G, V, tile, cpg, cpg, budget) end
+  if not F then return nil, "over the code budget" end
+  F.cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp)
+  return F
+end
 
+-- The plan of tile with channel blocks of cb, or nil over the budget.
+function M.layout(L, G, V, tile, cpg, cb, budget)
+  local fpg = L.filters // L.groups
+  local nb = ceil_div(fpg, V)
   local rows = plan.axis_classes(G.OH, tile.tr, G.KH, function(o)
     return shape.tap_range(o, G.H, G.KH, G.SH, G.DH, G.PT)
-  end)
+  end, cb < cpg)
   local cols = plan.axis_classes(G.OW, tile.tp, G.KW, function(o)
     return shape.tap_range(o, G.W, G.KW, G.SW, G.DW, G.PL)
-  end)
+  end, cb < cpg)
   local regions, per_channel, any_taps = {}, 0, false
   for _, rc in ipairs(rows) do
     for _, cc in ipairs(cols) do
@@ -116,17 +147,16 @@ function M.plan(L, isa, budget, forced)
   end
   local overhead = 8 * #regions
   local cu
-  for d = cpg, 1, -1 do
-    if cpg % d == 0 and overhead + per_channel * d <= budget then cu = d; break end
+  for d = plan.max_unroll(cb, cpg), 1, -1 do
+    if cb % d == 0 and overhead + per_channel * d <= budget then cu = d; break end
   end
-  if not cu then return nil, "over the code budget" end
+  if not cu then return nil end
   local K = cpg * L.kernel_h * L.kernel_w
   return {
-    kind = "fv", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
+    kind = "fv", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg, cb = cb,
     nb = nb, b_starts = plan.starts(nb, tile.tv), regions = regions,
     lines = overhead + per_channel * cu, budget = budget, any_taps = any_taps,
     K = K, packed = L.groups * nb * V * (K + 1),
-    cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp),
   }
 end
 

@@ -44,7 +44,7 @@ M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget", "tile", "packed_kernel", "weights", "bias_values" }
+  "code_budget", "tile", "packed_kernel", "channel_block", "weights", "bias_values" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
@@ -360,6 +360,12 @@ local function resolve(raw, feed)
     if L.tile.tf * L.tile.tr * L.tile.tv > 64 then
       fail("%s: field 'tile': %d x %d x %d accumulators are more than 64", ctx, L.tile.tf, L.tile.tr, L.tile.tv)
     end
+  end
+
+  if f.channel_block ~= nil then
+    -- Channels per reduction block (both kernels; see generator/lua/plan.lua),
+    -- as convgen tune records it; lowered to a divisor of channels/groups.
+    L.channel_block = integer(ctx, "channel_block", f.channel_block, 1)
   end
 
   -- Index arithmetic in the kernels and the reference is done in C int.

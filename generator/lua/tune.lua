@@ -6,7 +6,10 @@
 --
 --   tuned { layer = "conv1", target = "avx512", packed_kernel = "filter_vectors",
 --           tile = { filters = 6, rows = 4, vectors = 1 },
---           fv_tile = { vectors = 2, rows = 1, pixels = 14 } }
+--           fv_tile = { vectors = 2, rows = 1, pixels = 14, channels = 64 } }
+--
+-- channels is the channel block (generator/lua/plan.lua); a tile recorded
+-- without it runs unblocked, as it was timed.
 --
 -- When convgen loads SPEC it also loads SPEC.tuned if there is one, and
 -- generating a layer for a recorded target uses the recorded choices, so
@@ -42,11 +45,13 @@ function M.parse(path, text, sandbox_call)
     end
     if t.tile then
       r.tile = { tf = int_field(path, line, t, "tile", "filters"), tr = int_field(path, line, t, "tile", "rows"),
-                 tv = int_field(path, line, t, "tile", "vectors") }
+                 tv = int_field(path, line, t, "tile", "vectors"),
+                 cb = t.tile.channels == nil and math.maxinteger or int_field(path, line, t, "tile", "channels") }
     end
     if t.fv_tile then
       r.fv_tile = { tv = int_field(path, line, t, "fv_tile", "vectors"), tr = int_field(path, line, t, "fv_tile", "rows"),
-                    tp = int_field(path, line, t, "fv_tile", "pixels") }
+                    tp = int_field(path, line, t, "fv_tile", "pixels"),
+                    cb = t.fv_tile.channels == nil and math.maxinteger or int_field(path, line, t, "fv_tile", "channels") }
     end
     records[t.layer] = records[t.layer] or {}
     records[t.layer][t.target] = r
@@ -62,7 +67,9 @@ function M.parse(path, text, sandbox_call)
 end
 
 -- The variants worth timing for layer L on isa: the model's best few
--- tiles of each kernel family, best first.
+-- tiles of each kernel family, best first, then its good ones with the
+-- fewest loads per multiply-add;
+-- each unblocked and with the channel blocks plan.block_choices gives.
 function M.candidates(L, isa, per_family)
   local G = plan.geometry(L)
   local list = {}
@@ -80,11 +87,13 @@ function M.candidates(L, isa, per_family)
     end
   end
   if isa.fv and fpg > 1 then
+    -- Tiles that fill every register too: the compilers fold the pixel
+    -- broadcast into the multiply-add (pw_s2's 4x1x7 won that way).
     local nb = plan.ceil_div(fpg, V)
     for tv = 1, math.min(nb, 4) do
       for tr = 1, math.min(G.OH, isa.registers) do
         for tp = 1, math.min(G.OW, isa.registers) do
-          if tv * tr * tp + tv + 1 <= isa.registers then
+          if tv * tr * tp + tv <= isa.registers then
             scored[#scored + 1] = { cost = plan_fv.tile_cost(L, G, isa, tv, tr, tp),
                                     v = { packed_kernel = "filter_vectors", fv_tile = { tv = tv, tr = tr, tp = tp } } }
           end
@@ -98,13 +107,56 @@ function M.candidates(L, isa, per_family)
     return (ta.tf or ta.tv) * 1000000 + ta.tr * 1000 + (ta.tv or ta.tp)
          < (tb.tf or tb.tv) * 1000000 + tb.tr * 1000 + (tb.tv or tb.tp)
   end)
-  local taken = { tiled = 0, filter_vectors = 0 }
+  -- Per family, the model's best few tiles, then the two with the fewest
+  -- loads per multiply-add among those within 15% of its best: the model
+  -- counts only the busiest port, and fewer loads often win.
+  local chosen, best, taken = {}, {}, { tiled = 0, filter_vectors = 0 }
   for _, s in ipairs(scored) do
     local k = s.v.packed_kernel
+    best[k] = best[k] or s.cost
     if taken[k] < per_family then
       taken[k] = taken[k] + 1
-      s.v.cost = s.cost
-      list[#list + 1] = s.v
+      chosen[#chosen + 1], s.taken = s, true
+    end
+  end
+  local function accumulators(s)
+    local t = s.v.tile or s.v.fv_tile
+    return (t.tf or t.tv) * t.tr * (t.tp or t.tv)
+  end
+  local function loads(s)
+    local t = s.v.tile
+    if t then return t.tr * t.tv + t.tf end
+    t = s.v.fv_tile
+    return t.tv + t.tr * t.tp
+  end
+  local function load_ratio(s) return loads(s) / accumulators(s) end
+  local big = {}
+  for _, s in ipairs(scored) do
+    if not s.taken and s.cost <= best[s.v.packed_kernel] * 1.15 then big[#big + 1] = s end
+  end
+  table.sort(big, function(a, b)
+    local ra, rb = load_ratio(a), load_ratio(b)
+    if math.abs(ra - rb) > 1e-9 then return ra < rb end
+    if accumulators(a) ~= accumulators(b) then return accumulators(a) > accumulators(b) end
+    return a.cost < b.cost
+  end)
+  local extra = { tiled = 0, filter_vectors = 0 }
+  for _, s in ipairs(big) do
+    local k = s.v.packed_kernel
+    if extra[k] < 2 then extra[k] = extra[k] + 1; chosen[#chosen + 1] = s end
+  end
+  -- Each tile unblocked and with the channel blocks worth trying.
+  for _, s in ipairs(chosen) do
+    local k = s.v.packed_kernel
+    do
+      local t = s.v.tile or s.v.fv_tile
+      local blocks = k == "tiled" and plan.block_choices(L, isa, t) or plan_fv.block_choices(L, isa, t)
+      for _, cb in ipairs(blocks) do
+        local bt = { cb = cb }
+        for key, val in pairs(t) do if key ~= "cb" then bt[key] = val end end
+        list[#list + 1] = { packed_kernel = k, cost = s.cost,
+                            tile = k == "tiled" and bt or nil, fv_tile = k ~= "tiled" and bt or nil }
+      end
     end
   end
   return list
@@ -113,10 +165,10 @@ end
 function M.describe(v)
   if v.packed_kernel == "filter_vectors" then
     local t = v.fv_tile
-    return string.format("filter_vectors %dx%dx%d", t.tv, t.tr, t.tp)
+    return string.format("filter_vectors %dx%dx%d c%d", t.tv, t.tr, t.tp, t.cb)
   end
   local t = v.tile
-  return string.format("tiled %dx%dx%d", t.tf, t.tr, t.tv)
+  return string.format("tiled %dx%dx%d c%d", t.tf, t.tr, t.tv, t.cb)
 end
 
 -- The .tuned line recording variant v (and the tiled tile for the plain
@@ -125,11 +177,13 @@ function M.record(L, target, v, plain_tile)
   local parts = { string.format("tuned { layer = %q, target = %q, packed_kernel = %q", L.name, target, v.packed_kernel) }
   local t = plain_tile or v.tile
   if t then
-    parts[#parts + 1] = string.format("tile = { filters = %d, rows = %d, vectors = %d }", t.tf, t.tr, t.tv)
+    parts[#parts + 1] = string.format("tile = { filters = %d, rows = %d, vectors = %d, channels = %d }",
+                                      t.tf, t.tr, t.tv, t.cb)
   end
   if v.fv_tile then
     local f = v.fv_tile
-    parts[#parts + 1] = string.format("fv_tile = { vectors = %d, rows = %d, pixels = %d }", f.tv, f.tr, f.tp)
+    parts[#parts + 1] = string.format("fv_tile = { vectors = %d, rows = %d, pixels = %d, channels = %d }",
+                                      f.tv, f.tr, f.tp, f.cb)
   end
   return table.concat(parts, ", ") .. " }\n"
 end

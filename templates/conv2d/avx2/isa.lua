@@ -51,6 +51,14 @@ function isa.acc_init(name, init)
   return string.format("__m256 %s = _mm256_set1_ps(%s);", name, init)
 end
 
+-- Load lanes [0, n) of name from y + off (partial sums of an earlier
+-- channel block); the other lanes are zero.
+function isa.acc_load(name, y, off, n)
+  local p = y .. " + " .. off
+  if n == 8 then return { string.format("%s = _mm256_loadu_ps(%s);", name, p) } end
+  return { string.format("%s = _mm256_maskload_ps(%s, %s);", name, p, mask(0, n)) }
+end
+
 function isa.broadcast(n, base, offs)
   return simd.broadcasts(n, base, offs, function(j, p)
     return string.format("const __m256 w%d = _mm256_broadcast_ss(%s);", j, p)

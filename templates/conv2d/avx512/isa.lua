@@ -37,6 +37,14 @@ function isa.acc_init(name, init)
   return string.format("__m512 %s = _mm512_set1_ps(%s);", name, init)
 end
 
+-- Load lanes [0, n) of name from y + off (partial sums of an earlier
+-- channel block); the other lanes are zero.
+function isa.acc_load(name, y, off, n)
+  local p = y .. " + " .. off
+  if n == 16 then return { string.format("%s = _mm512_loadu_ps(%s);", name, p) } end
+  return { string.format("%s = _mm512_maskz_loadu_ps(%s, %s);", name, mask(0, n), p) }
+end
+
 function isa.broadcast(n, base, offs)
   return simd.broadcasts(n, base, offs, function(j, p)
     return string.format("const __m512 w%d = _mm512_set1_ps(*(%s));", j, p)
@@ -127,6 +135,14 @@ end
 
 function isa.fv_acc_init(name, ptr)
   return string.format("__m512 %s = _mm512_loadu_ps(%s);", name, ptr)
+end
+
+-- Gather the first `live` lanes (a C expression) of name from p[l * ohw]
+-- (partial sums of an earlier channel block); the other lanes are zero.
+-- The stride is the one fv_prelude set up.
+function isa.fv_acc_load(name, p, ohw, live)
+  return { string.format("%s = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)((1u << %s) - 1u), planes, %s, 4); /* %d */",
+                         name, live, p, ohw) }
 end
 
 function isa.fv_weights(n, base, offs)

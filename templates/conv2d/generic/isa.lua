@@ -34,6 +34,12 @@ function isa.acc_init(name, init)
                        name, isa.lanes, isa.lanes, name, init)
 end
 
+-- Load lanes [0, n) of name from y[off + l] (partial sums of an earlier
+-- channel block); the other lanes are never stored.
+function isa.acc_load(name, y, off, n)
+  return { string.format("for (int l = 0; l < %d; ++l) %s[l] = %s[%s + l];", n, name, y, off) }
+end
+
 -- Declare w0 .. w(n-1) = base[offs[j]].
 function isa.broadcast(n, base, offs)
   local parts = {}

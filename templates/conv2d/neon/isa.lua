@@ -35,6 +35,18 @@ function isa.acc_init(name, init)
   return string.format("float32x4_t %s = vdupq_n_f32(%s);", name, init)
 end
 
+-- Load lanes [0, n) of name from y + off (partial sums of an earlier
+-- channel block); the other lanes are zero.
+function isa.acc_load(name, y, off, n)
+  local p = y .. " + " .. off
+  if n == 4 then return { string.format("%s = vld1q_f32(%s);", name, p) } end
+  local lines = { string.format("%s = vdupq_n_f32(0.0f);", name) }
+  for k = 0, n - 1 do
+    lines[#lines + 1] = string.format("%s = vld1q_lane_f32(%s + %d, %s, %d);", name, p, k, name, k)
+  end
+  return lines
+end
+
 function isa.broadcast(n, base, offs)
   return simd.broadcasts(n, base, offs, function(j, p)
     return string.format("const float32x4_t w%d = vld1q_dup_f32(%s);", j, p)
