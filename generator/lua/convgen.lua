@@ -66,7 +66,7 @@ function api.params(i)
     dilation_h = L.dilation_h, dilation_w = L.dilation_w,
     pad_top = L.pad_top, pad_bottom = L.pad_bottom, pad_left = L.pad_left,
     pad_right = L.pad_right, groups = L.groups, bias = L.bias,
-    activation = L.activation, alpha = L.alpha or 0.0,
+    activation = L.activation, alpha = L.alpha or 0.0, layout = L.layout,
     out_h = L.out_h, out_w = L.out_w,
   }
 end
