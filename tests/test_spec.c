@@ -181,7 +181,10 @@ static void test_spec_unknown_words_are_refused(void **state)
             "did you mean 'relu'");
     REJECTS(LAYER(GOOD ", padding = \"full\""), "bad.lua:2:", "'padding'", "full");
     REJECTS(LAYER(GOOD ", padding = \"SAME\""), "bad.lua:2:", "'padding'", "SAME");
-    REJECTS(LAYER(GOOD ", layout = \"nhwc\""), "bad.lua:2:", "'layout'", "nhwc");
+    REJECTS(LAYER(GOOD ", layout = \"nhcw\""), "bad.lua:2:", "'layout'", "nhcw",
+            "expected one of: nchw, nhwc");
+    REJECTS(LAYER(GOOD ", layout = \"NHWC\""), "bad.lua:2:", "'layout'", "NHWC");
+    REJECTS(LAYER(GOOD ", layout = 1"), "bad.lua:2:", "'layout'", "must be a string");
 }
 
 static void test_spec_alpha_needs_leaky_relu(void **state)
@@ -439,7 +442,19 @@ static void test_spec_defaults_fill_the_optional_fields(void **state)
     assert_int_equal(p.groups, 1);
     assert_int_equal(p.bias, 1);
     assert_int_equal(p.activation, CG_ACT_NONE);
+    assert_int_equal(p.layout, CG_LAYOUT_NCHW);
     assert_int_equal(p.out_h, 6);   /* valid: 8 - 3 + 1 */
+    cg_gen_free(g);
+}
+
+static void test_spec_layout_nhwc_reaches_the_params(void **state)
+{
+    (void)state;
+    cg_gen *g = ts_gen_from_text("good.lua",
+        "conv2d { " GOOD ", layout = \"nhwc\" }\n"
+        "conv2d { name = \"b\", " INPUT ", filters = 4, kernel = 3, layout = \"nchw\" }\n");
+    assert_int_equal(params_of(g, 0).layout, CG_LAYOUT_NHWC);
+    assert_int_equal(params_of(g, 1).layout, CG_LAYOUT_NCHW);
     cg_gen_free(g);
 }
 
@@ -539,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_limits_are_lifted_after_the_spec),
         cmocka_unit_test(test_spec_defaults_fill_the_optional_fields),
         cmocka_unit_test(test_spec_leaky_relu_alpha_defaults_to_a_hundredth),
+        cmocka_unit_test(test_spec_layout_nhwc_reaches_the_params),
         cmocka_unit_test(test_spec_file_may_declare_several_layers),
         cmocka_unit_test(test_spec_integral_floats_are_integers),
     };

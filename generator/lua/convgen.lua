@@ -273,12 +273,16 @@ function api.info(i, opts)
   local c, h, P, o, F = generate(i, opts)
   local n = shape.counts(L)
   local _, code_lines = c:gsub("\n", "")
+  local nhwc = L.layout == "nhwc"   -- dimensions in the layout's order
   local rows = {
     { "layer", L.name },
     { "spec", L.source .. ":" .. L.line },
-    { "input", dims(L.batch, L.channels, L.height, L.width) .. " (NCHW)" },
-    { "weights", dims(L.filters, L.channels // L.groups, L.kernel_h, L.kernel_w) .. " (FCHW)" },
-    { "output", dims(L.batch, L.filters, L.out_h, L.out_w) .. " (NCHW)" },
+    { "input", nhwc and dims(L.batch, L.height, L.width, L.channels) .. " (NHWC)"
+                    or dims(L.batch, L.channels, L.height, L.width) .. " (NCHW)" },
+    { "weights", nhwc and dims(L.filters, L.kernel_h, L.kernel_w, L.channels // L.groups) .. " (FHWC)"
+                      or dims(L.filters, L.channels // L.groups, L.kernel_h, L.kernel_w) .. " (FCHW)" },
+    { "output", nhwc and dims(L.batch, L.out_h, L.out_w, L.filters) .. " (NHWC)"
+                     or dims(L.batch, L.filters, L.out_h, L.out_w) .. " (NCHW)" },
     { "kernel", dims(L.kernel_h, L.kernel_w) },
     { "stride", dims(L.stride_h, L.stride_w) },
     { "dilation", dims(L.dilation_h, L.dilation_w) },

@@ -21,7 +21,8 @@ local ceil_div = plan.ceil_div
 
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
 -- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
--- cycles per accumulator when the tile is stored.
+-- cycles per accumulator when the tile is stored, and a store of filters
+-- that lie side by side (NHWC) as much as the tiled kernel's.
 function M.tile_cost(L, G, isa, tv, tr, tp)
   local V = isa.lanes
   local fpg = L.filters // L.groups
@@ -29,7 +30,7 @@ function M.tile_cost(L, G, isa, tv, tr, tp)
   local fmas = tv * tr * tp
   local loads = tv + tr * tp
   local cycles = math.max(fmas / 2, loads / 2, 4)
-  local tile_cycles = taps * cycles + 9 * fmas
+  local tile_cycles = taps * cycles + (G.YF == 1 and 2 or 9) * fmas
   local nb = ceil_div(fpg, V)
   local useful = G.OH * G.OW * fpg
   local computed = ceil_div(G.OH, tr) * tr * ceil_div(G.OW, tp) * tp
@@ -75,10 +76,12 @@ local function expand_region(G, tile, rc, cc)
         local rr, cr = rows[p.r], cols[p.j]
         if kh >= rr[1] and kh < rr[2] and kw >= cr[1] and kw < cr[2] then
           pixels[#pixels + 1] = { r = p.r, j = p.j,
-            x = (p.r * G.SH + kh * G.DH) * G.W + p.j * G.SW + kw * G.DW }
+            x = (p.r * G.SH + kh * G.DH) * G.XR + (p.j * G.SW + kw * G.DW) * G.XP }
         end
       end
       if #pixels > 0 then
+        -- w: the tap in the packed weights, which _pack orders (c, kh, kw)
+        -- whatever the layout.
         region.taps[#region.taps + 1] = { w = kh * G.KW + kw, pixels = pixels }
       end
     end

@@ -33,7 +33,7 @@ for w in ([[auto break case char const continue default do double else enum
 end
 
 M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
-M.LAYOUTS = { "nchw" }
+M.LAYOUTS = { "nchw", "nhwc" }
 M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
 
 -- Field names accepted in conv2d { ... } and in its sub-tables.

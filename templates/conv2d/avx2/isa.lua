@@ -116,9 +116,10 @@ local spelling = {
 }
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
--- act.apply spelling it for one float) and store lanes [0, n) at y + off.
-function isa.store(name, y, off, n, act)
-  return simd.store(spelling, name, y, off, n, act)
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off,
+-- stride apart.
+function isa.store(name, y, off, n, act, stride)
+  return simd.store(spelling, name, y, off, n, act, stride)
 end
 
 return isa

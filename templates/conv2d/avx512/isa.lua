@@ -105,22 +105,29 @@ local spelling = {
     if n == 16 then return { string.format("_mm512_storeu_ps(%s, %s);", p, name) } end
     return { string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name) }
   end,
+  store_strided = function(p, n, name, stride)
+    return { string.format("_mm512_mask_i32scatter_ps(%s, %s, _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(%d)), %s, 4);",
+                             p, mask(0, n), stride, name) }
+  end,
 }
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
--- act.apply spelling it for one float) and store lanes [0, n) at y + off.
-function isa.store(name, y, off, n, act)
-  return simd.store(spelling, name, y, off, n, act)
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off,
+-- stride apart.
+function isa.store(name, y, off, n, act, stride)
+  return simd.store(spelling, name, y, off, n, act, stride)
 end
 
 -- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 16
--- filters, pixels broadcast, stores scattered down the filter planes.
+-- filters, pixels broadcast, stores scattered down the filter planes
+-- (NCHW) or, where filters lie side by side (NHWC), plain masked stores.
 isa.fv = true
 
--- The scatter offsets of 16 filter planes of ohw floats each.
-function isa.fv_prelude(ohw)
+-- The scatter offsets of 16 filters stride floats apart (none for 1).
+function isa.fv_prelude(stride)
+  if stride == 1 then return {} end
   local idx = {}
-  for l = 0, 15 do idx[#idx + 1] = tostring(l * ohw) end
+  for l = 0, 15 do idx[#idx + 1] = tostring(l * stride) end
   return { "const __m512i planes = _mm512_setr_epi32(" .. table.concat(idx, ", ") .. ");",
            "(void)planes;   /* unused when every store is lane by lane */" }
 end
@@ -158,7 +165,11 @@ function isa.fv_store(name, p, stride, live, act)
   end
   local a = activate_vector(name, act)
   if a then lines[#lines + 1] = a end
-  lines[#lines + 1] = string.format("_mm512_mask_i32scatter_ps(%s, (__mmask16)((1u << %s) - 1u), planes, %s, 4);", p, live, name)
+  if stride == 1 then
+    lines[#lines + 1] = string.format("_mm512_mask_storeu_ps(%s, (__mmask16)((1u << %s) - 1u), %s);", p, live, name)
+  else
+    lines[#lines + 1] = string.format("_mm512_mask_i32scatter_ps(%s, (__mmask16)((1u << %s) - 1u), planes, %s, 4);", p, live, name)
+  end
   return lines
 end
 

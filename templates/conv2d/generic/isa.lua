@@ -59,10 +59,10 @@ function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
 end
 
 -- Apply the activation (act.apply spells it for one float) and store
--- lanes [0, n) at y[off + l].
-function isa.store(name, y, off, n, act)
-  return { string.format("for (int l = 0; l < %d; ++l) %s[%s + l] = %s;",
-                         n, y, off, act.apply(name .. "[l]")) }
+-- lanes [0, n) at y[off + l * stride].
+function isa.store(name, y, off, n, act, stride)
+  return { string.format("for (int l = 0; l < %d; ++l) %s[%s + %s] = %s;",
+                         n, y, off, stride == 1 and "l" or ("l * " .. stride), act.apply(name .. "[l]")) }
 end
 
 return isa

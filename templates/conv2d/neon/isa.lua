@@ -115,12 +115,20 @@ local spelling = {
     end
     return lines
   end,
+  store_strided = function(p, n, name, stride)
+    local lines = {}
+    for k = 0, n - 1 do
+      lines[#lines + 1] = string.format("vst1q_lane_f32(%s + %d, %s, %d);", p, k * stride, name, k)
+    end
+    return lines
+  end,
 }
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
--- act.apply spelling it for one float) and store lanes [0, n) at y + off.
-function isa.store(name, y, off, n, act)
-  return simd.store(spelling, name, y, off, n, act)
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off,
+-- stride apart.
+function isa.store(name, y, off, n, act, stride)
+  return simd.store(spelling, name, y, off, n, act, stride)
 end
 
 return isa
