@@ -225,15 +225,16 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
     char budget[48] = "";
     if (cg_rng_int(r, 0, 3) == 0)
         snprintf(budget, sizeof budget, "code_budget = %d,", cg_rng_int(r, 20, 300));
+    const char *layout = cg_rng_int(r, 0, 1) ? "nhwc" : "nchw";
 
     snprintf(buf, len,
              "conv2d { name = \"sweep%d\", batch = %d,\n"
              "  input = { channels = %d, height = %d, width = %d },\n"
              "  filters = %d, groups = %d, kernel = { height = %d, width = %d },\n"
              "  stride = { height = %d, width = %d }, dilation = { height = %d, width = %d },\n"
-             "  padding = %s, bias = %s, activation = \"%s\", %s %s }\n",
+             "  padding = %s, bias = %s, activation = \"%s\", %s %s layout = \"%s\" }\n",
              i, batch, groups * cpg, h, w, groups * fpg, groups, kh, kw,
-             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget);
+             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget, layout);
 }
 
 void ts_drop_budget(char *spec)

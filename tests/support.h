@@ -40,7 +40,7 @@ void ts_write_file(const char *path, const char *text);
 /* A random valid layer named "sweep<i>", written as spec text into buf
  * (1024 bytes are enough): the kernel sweeps' shapes (stride, asymmetric
  * padding, dilation, groups and depthwise, bias on and off, every
- * activation, batch > 1, small code budgets). Shape i forces some classes
+ * activation, batch > 1, small code budgets, either layout). Shape i forces some classes
  * (a 1x1 input, a kernel equal to the input, a stride larger than the
  * kernel, a wide plane) so every run covers them. */
 void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);

@@ -4,9 +4,10 @@
  * A seeded random sweep of layer shapes (stride, asymmetric padding,
  * dilation, groups and depthwise, bias on and off, every activation,
  * batch > 1, 1x1 inputs, kernels equal to the input, strides larger than
- * the kernel, small code budgets that force rolled-up loops) is generated,
- * compiled in-process with TinyCC and compared with the reference; a subset
- * is built with the system compiler (cc -O2) and compared the same way.
+ * the kernel, small code budgets that force rolled-up loops; NCHW and NHWC)
+ * is generated, compiled in-process with TinyCC and compared with the
+ * reference; a subset is built with the system compiler (cc -O2) and
+ * compared the same way.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -273,10 +274,11 @@ static void test_saturating_activations_agree_on_every_target(void **state)
     const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
                            __builtin_cpu_supports("avx512f") };
     char spec[512];
-    for (int a = 0; a < 4; ++a) {
+    for (int a = 0; a < 8; ++a) {
         snprintf(spec, sizeof spec,
                  "conv2d { name = \"sat\", input = { channels = 50, height = 9, width = 20 },\n"
-                 "  filters = 20, kernel = 3, padding = 1, activation = \"%s\" }\n", acts[a]);
+                 "  filters = 20, kernel = 3, padding = 1, activation = \"%s\", layout = \"%s\" }\n",
+                 acts[a % 4], a < 4 ? "nchw" : "nhwc");
         for (int t = 0; t < 3; ++t)
             if (usable[t])
                 check_spec_for(spec, targets[t], 0, 5);
@@ -292,6 +294,7 @@ static void test_sweep_covers_every_class(void **state)
     char spec[1024], err[TS_ERRLEN];
     int asym = 0, same = 0, dil = 0, grouped = 0, depthwise = 0, nobias = 0;
     int batch = 0, one = 0, whole = 0, bigstride = 0, budget = 0, strided = 0;
+    int nhwc = 0, nhwc_grouped = 0, nhwc_depthwise = 0, nhwc_two = 0, nhwc_batch = 0;
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
         ts_random_spec(&r, i, spec, sizeof spec);
         cg_gen *g = ts_gen_from_text("sweep.lua", spec);
@@ -310,6 +313,14 @@ static void test_sweep_covers_every_class(void **state)
         whole += p.kernel_h == p.height && p.kernel_w == p.width && p.out_h == 1 && p.out_w == 1;
         bigstride += p.stride_h > p.kernel_h && p.stride_w > p.kernel_w;
         budget += strstr(spec, "code_budget") != NULL;
+        if (p.layout == CG_LAYOUT_NHWC) {
+            ++nhwc;
+            nhwc_grouped += p.groups > 1 && p.groups != p.channels;
+            nhwc_depthwise += p.groups > 1 && p.groups == p.channels;
+            /* input lanes two floats apart: the deinterleaving loads */
+            nhwc_two += p.channels * p.stride_w == 2;
+            nhwc_batch += p.batch > 1;
+        }
     }
     assert_true(asym >= 50);
     assert_true(same >= 50);
@@ -323,6 +334,11 @@ static void test_sweep_covers_every_class(void **state)
     assert_true(whole >= 50);
     assert_true(bigstride >= 50);
     assert_true(budget >= 50);
+    assert_true(nhwc >= 250 && nhwc <= 350);
+    assert_true(nhwc_grouped >= 15);
+    assert_true(nhwc_depthwise >= 15);
+    assert_true(nhwc_two >= 10);
+    assert_true(nhwc_batch >= 15);
 }
 
 static const char big_layer[] =
@@ -411,6 +427,43 @@ static void test_outputs_that_see_only_padding_get_the_bias(void **state)
                "  filters = 3, kernel = 1, padding = 3, activation = \"relu\" }\n", 0, 3);
     check_spec("conv2d { name = \"padonly2\", input = { channels = 2, height = 2, width = 2 },\n"
                "  filters = 3, kernel = 1, padding = 3, bias = false }\n", 1, 3);
+    check_spec("conv2d { name = \"padonly3\", input = { channels = 2, height = 2, width = 2 },\n"
+               "  filters = 3, kernel = 1, padding = 3, activation = \"relu\", layout = \"nhwc\" }\n", 0, 3);
+}
+
+/* In NHWC the filter vectors of the filter-vectorized kernel lie side by
+ * side in the output, so the model prefers it where NCHW's scattered
+ * stores do not pay (MobileNet v1's first pointwise layer), and its
+ * stores are plain masked stores, not scatters. */
+static void test_nhwc_packed_entry_stores_filter_vectors_whole(void **state)
+{
+    (void)state;
+    static const char *const layouts[] = { "nchw", "nhwc" };
+    char spec[512], err[TS_ERRLEN];
+    cg_gen_options opts = { "avx512", 0, 0 };
+    for (int i = 0; i < 2; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"pw\", input = { channels = 32, height = 112, width = 112 },\n"
+                 "  filters = 64, kernel = 1, activation = \"relu6\", layout = \"%s\" }\n", layouts[i]);
+        cg_gen *g = ts_gen_from_text("pw.lua", spec);
+        char *info;
+        cg_sources src;
+        assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        int fv = strstr(info, "packed kernel: filter-vectorized") != NULL;
+        free(info);
+        if (i == 0) {
+            assert_false(fv);
+        } else {
+            assert_true(fv);
+            const char *run = strstr(src.c, "void pw_run(");
+            assert_non_null(run);
+            assert_null(strstr(run, "scatter"));
+            assert_non_null(strstr(run, "_mm512_mask_storeu_ps("));
+        }
+        cg_sources_free(&src);
+    }
 }
 
 int main(void)
@@ -427,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_code_budget_too_small_for_the_borders_is_an_input_error),
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),
         cmocka_unit_test(test_outputs_that_see_only_padding_get_the_bias),
+        cmocka_unit_test(test_nhwc_packed_entry_stores_filter_vectors_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

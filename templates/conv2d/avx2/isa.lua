@@ -28,10 +28,12 @@ local function mask(lo, hi, n)
   return "_mm256_setr_epi32(" .. table.concat(m, ", ") .. ")"
 end
 
-function isa.prelude(L)
+-- The lines before the kernel: the deinterleave helper when input lanes
+-- are two floats apart (stride 2, or NHWC with two channels: plan P).
+function isa.prelude(L, P)
   isa.even = L.name .. "_even"
   local lines = simd.prelude(L)
-  if L.stride_w == 2 then
+  if P.G.SW * P.G.XP == 2 then
     for _, l in ipairs({
       "",
       "/* Elements 0, 2, ..., 14 of a and b = p[0..7], p[8..15]. */",
