@@ -141,7 +141,8 @@ static void test_sweep_cc_O2_kernels_agree_with_the_reference(void **state)
 }
 
 /* Make spec text force the filter-vectorized packed kernel, where the
- * layer has more than one filter per group. */
+ * layer has more than one filter per group or is an NHWC depthwise layer
+ * with one filter per channel. */
 static void force_filter_vectors(char *spec)
 {
     char err[TS_ERRLEN];
@@ -150,7 +151,9 @@ static void force_filter_vectors(char *spec)
     assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
     cg_gen_free(g);
     const char *open = "conv2d { ", *field = "packed_kernel = \"filter_vectors\", ";
-    if (p.filters / p.groups > 1 && strncmp(spec, open, strlen(open)) == 0) {
+    int channel_form = p.layout == CG_LAYOUT_NHWC && p.groups > 1 && p.groups == p.channels
+                       && p.filters == p.groups;
+    if ((p.filters / p.groups > 1 || channel_form) && strncmp(spec, open, strlen(open)) == 0) {
         memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
         memcpy(spec + strlen(open), field, strlen(field));
     }
@@ -466,6 +469,38 @@ static void test_nhwc_packed_entry_stores_filter_vectors_whole(void **state)
     }
 }
 
+/* NHWC depthwise layers with one filter per channel vectorize their
+ * channels on avx512: several blocks of 16 channels, the last one partial,
+ * at the borders and in the interior, on every target. */
+static void test_nhwc_depthwise_channel_blocks_agree_on_every_target(void **state)
+{
+    (void)state;
+    const char *targets[] = { "generic", "avx2", "avx512" };
+    __builtin_cpu_init();
+    const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+                           __builtin_cpu_supports("avx512f") };
+    const int channels[] = { 40, 24, 17, 7 };
+    char spec[512], err[TS_ERRLEN];
+    for (int i = 0; i < 4; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"dw\", batch = 2, input = { channels = %d, height = 13, width = 11 },\n"
+                 "  filters = %d, groups = %d, kernel = 3, stride = %d, padding = \"same\",\n"
+                 "  activation = \"relu6\", layout = \"nhwc\" }\n",
+                 channels[i], channels[i], channels[i], 1 + i % 2);
+        cg_gen *g = ts_gen_from_text("dw.lua", spec);
+        char *info;
+        cg_gen_options opts = { "avx512", 0, 0 };
+        assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        if (!strstr(info, "packed kernel: filter-vectorized"))
+            fail_msg("expected the channel form for:\n%s\n%s", spec, info);
+        free(info);
+        for (int t = 0; t < 3; ++t)
+            if (usable[t])
+                check_spec_for(spec, targets[t], 0, 9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),
         cmocka_unit_test(test_outputs_that_see_only_padding_get_the_bias),
         cmocka_unit_test(test_nhwc_packed_entry_stores_filter_vectors_whole),
+        cmocka_unit_test(test_nhwc_depthwise_channel_blocks_agree_on_every_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,6 +187,24 @@ static void test_spec_unknown_words_are_refused(void **state)
     REJECTS(LAYER(GOOD ", layout = 1"), "bad.lua:2:", "'layout'", "must be a string");
 }
 
+static void test_spec_filter_vectors_need_filters_to_vectorize(void **state)
+{
+    (void)state;
+    /* One filter per group has none to vectorize, depthwise in NCHW or
+     * grouped in NHWC; an NHWC depthwise layer with one filter per
+     * channel vectorizes its channels. */
+#define DW "name = \"a\", input = { channels = 4, height = 8, width = 8 }, kernel = 3, " \
+           "packed_kernel = \"filter_vectors\""
+    REJECTS(LAYER(DW ", groups = 4, filters = 4"), "bad.lua:2:", "'packed_kernel'",
+            "more than one filter per group");
+    REJECTS(LAYER(DW ", groups = 2, filters = 2, layout = \"nhwc\""), "bad.lua:2:", "'packed_kernel'",
+            "more than one filter per group");
+    char err[TS_ERRLEN];
+    assert_int_equal(ts_load_status("good.lua", LAYER(DW ", groups = 4, filters = 4, layout = \"nhwc\""), err, sizeof err),
+                     CG_OK);
+#undef DW
+}
+
 static void test_spec_alpha_needs_leaky_relu(void **state)
 {
     (void)state;
@@ -522,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_spec_kernel_larger_than_the_padded_input_is_refused),
         cmocka_unit_test(test_spec_groups_must_divide_channels_and_filters),
         cmocka_unit_test(test_spec_unknown_words_are_refused),
+        cmocka_unit_test(test_spec_filter_vectors_need_filters_to_vectorize),
         cmocka_unit_test(test_spec_alpha_needs_leaky_relu),
         cmocka_unit_test(test_spec_names_must_be_plain_c_identifiers),
         cmocka_unit_test(test_spec_tensors_beyond_a_c_int_are_refused),

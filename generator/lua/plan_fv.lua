@@ -7,7 +7,11 @@
 -- pixels. The vector runs along the filters, so no lane is lost to a row
 -- shorter than a vector and any stride or dilation costs the same; the
 -- price is a transposed (scattered) store of each finished accumulator.
--- Depthwise layers have no filters to vectorize and keep the tiled kernel.
+-- Depthwise layers have no filters to vectorize within a group; in NHWC,
+-- where a pixel's channels lie side by side, a depthwise layer with one
+-- filter per channel vectorizes across its groups instead: each pixel
+-- loads a vector of channels in place of the broadcast (the "channel"
+-- form). Other depthwise layers keep the tiled kernel.
 --
 -- Tile placement, border classes and the code budget work as in plan.lua,
 -- with pixels in place of vector lanes.
@@ -19,16 +23,31 @@ local M = {}
 
 local ceil_div = plan.ceil_div
 
+-- True when L takes the channel form: NHWC, depthwise, one filter each.
+function M.channel_form(L)
+  return L.layout == "nhwc" and L.groups > 1 and L.groups == L.channels
+         and L.filters == L.groups
+end
+
+-- The filters one weight vector runs along (a group's, or in the channel
+-- form all of them), or nil when the family does not apply.
+function M.vector_filters(L)
+  if M.channel_form(L) then return L.filters end
+  local fpg = L.filters // L.groups
+  return fpg > 1 and fpg or nil
+end
+
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
 -- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
 -- cycles per accumulator when the tile is stored, and a store of filters
 -- that lie side by side (NHWC) as much as the tiled kernel's.
 function M.tile_cost(L, G, isa, tv, tr, tp)
   local V = isa.lanes
-  local fpg = L.filters // L.groups
+  local fpg = M.vector_filters(L) or 1
   local taps = (L.channels // L.groups) * G.KH * G.KW
   local fmas = tv * tr * tp
-  local loads = tv + tr * tp
+  -- (the channel form loads a vector per pixel and filter vector)
+  local loads = tv + tr * tp * (M.channel_form(L) and tv or 1)
   local cycles = math.max(fmas / 2, loads / 2, 4)
   local tile_cycles = taps * cycles + (G.YF == 1 and 2 or 9) * fmas
   local nb = ceil_div(fpg, V)
@@ -40,7 +59,7 @@ end
 
 function M.choose_tile(L, isa)
   local G = plan.geometry(L)
-  local nb = ceil_div(L.filters // L.groups, isa.lanes)
+  local nb = ceil_div(M.vector_filters(L) or 1, isa.lanes)
   local best
   for tv = 1, math.min(nb, 4) do
     for tr = 1, math.min(G.OH, isa.registers) do
@@ -93,8 +112,12 @@ end
 -- when this family does not apply or does not fit the budget.
 function M.plan(L, isa, budget, forced)
   if not isa.fv then return nil, "the target has no filter-vector operations" end
-  local fpg = L.filters // L.groups
-  if fpg == 1 then return nil, "one filter per group (depthwise)" end
+  local fpg = M.vector_filters(L)
+  if not fpg then return nil, "one filter per group (depthwise)" end
+  local channels = M.channel_form(L)
+  -- The channel form is one group of all the filters, each reading its
+  -- own channel: one channel's taps in the reduction.
+  local groups = channels and 1 or L.groups
   local G = plan.geometry(L)
   local V = isa.lanes
   local cpg = L.channels // L.groups
@@ -113,7 +136,9 @@ function M.plan(L, isa, budget, forced)
     for _, cc in ipairs(cols) do
       local R = expand_region(G, tile, rc, cc)
       regions[#regions + 1] = R
-      for _, t in ipairs(R.taps) do per_channel = per_channel + tile.tv + #t.pixels * (1 + tile.tv) end
+      for _, t in ipairs(R.taps) do
+        per_channel = per_channel + tile.tv + #t.pixels * (channels and 2 * tile.tv or 1 + tile.tv)
+      end
       any_taps = any_taps or #R.taps > 0
     end
   end
@@ -126,9 +151,10 @@ function M.plan(L, isa, budget, forced)
   local K = cpg * L.kernel_h * L.kernel_w
   return {
     kind = "fv", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg,
+    groups = groups, channels = channels,
     nb = nb, b_starts = plan.starts(nb, tile.tv), regions = regions,
     lines = overhead + per_channel * cu, budget = budget, any_taps = any_taps,
-    K = K, packed = L.groups * nb * V * (K + 1),
+    K = K, packed = groups * nb * V * (K + 1),
     cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp),
   }
 end

@@ -79,8 +79,9 @@ function M.candidates(L, isa, per_family)
       end
     end
   end
-  if isa.fv and fpg > 1 then
-    local nb = plan.ceil_div(fpg, V)
+  local nvf = plan_fv.vector_filters(L)
+  if isa.fv and nvf then
+    local nb = plan.ceil_div(nvf, V)
     for tv = 1, math.min(nb, 4) do
       for tr = 1, math.min(G.OH, isa.registers) do
         for tp = 1, math.min(G.OW, isa.registers) do

@@ -154,6 +154,18 @@ function isa.fv_pixel_fma(x, xi, off, targets)
   return lines
 end
 
+-- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
+-- vector at ptrs[v], of which the first lives[v] lanes (C expressions)
+-- exist; the others are neither read nor used.
+function isa.fv_channel_fma(ptrs, lives, targets)
+  local lines = {}
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("%s = _mm512_fmadd_ps(wv%d, _mm512_maskz_loadu_ps((__mmask16)((1u << %s) - 1u), %s), %s);",
+                                      t, v - 1, lives[v], ptrs[v], t)
+  end
+  return lines
+end
+
 -- Apply the activation and store the first `live` lanes (a C expression)
 -- at p[l * stride].
 function isa.fv_store(name, p, stride, live, act)
