@@ -237,6 +237,24 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
              sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget, layout);
 }
 
+void ts_force_filter_vectors(char *spec, int scatter)
+{
+    char err[TS_ERRLEN];
+    cg_conv p;
+    cg_gen *g = ts_gen_from_text("sweep.lua", spec);
+    if (cg_gen_params(g, 0, &p, err, sizeof err) != CG_OK)
+        fail_msg("cg_gen_params: %s", err);
+    cg_gen_free(g);
+    const char *open = "conv2d { ", *field = "packed_kernel = \"filter_vectors\", ";
+    int channel_form = p.layout == CG_LAYOUT_NHWC && p.groups > 1 && p.groups == p.channels
+                       && p.filters == p.groups;
+    int has = p.filters / p.groups > 1 || channel_form;
+    if (has && (scatter || p.layout == CG_LAYOUT_NHWC) && strncmp(spec, open, strlen(open)) == 0) {
+        memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
+        memcpy(spec + strlen(open), field, strlen(field));
+    }
+}
+
 void ts_drop_budget(char *spec)
 {
     char *b = strstr(spec, "code_budget");

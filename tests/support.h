@@ -45,6 +45,12 @@ void ts_write_file(const char *path, const char *text);
  * kernel, a wide plane) so every run covers them. */
 void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);
 
+/* Make spec text (from ts_random_spec) force the filter-vectorized packed
+ * kernel where the layer has one: more than one filter per group, or an
+ * NHWC depthwise layer with one filter per channel; and, unless scatter
+ * (the target can scatter into NCHW planes), an NHWC layer. */
+void ts_force_filter_vectors(char *spec, int scatter);
+
 /* Blank out the code_budget field of spec text, if any. */
 void ts_drop_budget(char *spec);
 

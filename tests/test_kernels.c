@@ -140,28 +140,9 @@ static void test_sweep_cc_O2_kernels_agree_with_the_reference(void **state)
     }
 }
 
-/* Make spec text force the filter-vectorized packed kernel, where the
- * layer has more than one filter per group or is an NHWC depthwise layer
- * with one filter per channel. */
-static void force_filter_vectors(char *spec)
-{
-    char err[TS_ERRLEN];
-    cg_conv p;
-    cg_gen *g = ts_gen_from_text("sweep.lua", spec);
-    assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
-    cg_gen_free(g);
-    const char *open = "conv2d { ", *field = "packed_kernel = \"filter_vectors\", ";
-    int channel_form = p.layout == CG_LAYOUT_NHWC && p.groups > 1 && p.groups == p.channels
-                       && p.filters == p.groups;
-    if ((p.filters / p.groups > 1 || channel_form) && strncmp(spec, open, strlen(open)) == 0) {
-        memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
-        memcpy(spec + strlen(open), field, strlen(field));
-    }
-}
-
 /* The whole sweep for a target the system compiler builds: the kernels are
  * compiled in batches (one shared object per batch) to keep it quick. */
-static void sweep_with_cc(const char *target, const char *flags, int force_fv)
+static void sweep_with_cc(const char *target, const char *flags, int scatter)
 {
     enum { BATCH = 60 };
     cg_rng r;
@@ -180,8 +161,8 @@ static void sweep_with_cc(const char *target, const char *flags, int force_fv)
         for (int k = 0; k < n; ++k) {
             ts_random_spec(&r, first + k, spec, sizeof spec);
             ts_drop_budget(spec);
-            if (force_fv && (first + k) % 2 == 0)
-                force_filter_vectors(spec);
+            if ((first + k) % 2 == 0)
+                ts_force_filter_vectors(spec, scatter);
             specs[k] = strdup(spec);
             cg_gen *g = ts_gen_from_text("sweep.lua", spec);
             cg_sources src;
@@ -223,6 +204,8 @@ static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
         print_message("this CPU has no AVX2+FMA: the avx2 sweep cannot run here\n");
         skip();
     }
+    /* Every other NHWC shape forces the filter-vectorized packed kernel
+     * (AVX2 has no scatter for NCHW outputs). */
     sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror", 0);
 }
 
@@ -470,8 +453,9 @@ static void test_nhwc_packed_entry_stores_filter_vectors_whole(void **state)
 }
 
 /* NHWC depthwise layers with one filter per channel vectorize their
- * channels on avx512: several blocks of 16 channels, the last one partial,
- * at the borders and in the interior, on every target. */
+ * channels on avx2, avx512 and neon: several blocks of channels, the last
+ * one partial, at the borders and in the interior; checked on every
+ * target that runs here (neon in test_cross). */
 static void test_nhwc_depthwise_channel_blocks_agree_on_every_target(void **state)
 {
     (void)state;
@@ -488,16 +472,45 @@ static void test_nhwc_depthwise_channel_blocks_agree_on_every_target(void **stat
                  "  activation = \"relu6\", layout = \"nhwc\" }\n",
                  channels[i], channels[i], channels[i], 1 + i % 2);
         cg_gen *g = ts_gen_from_text("dw.lua", spec);
-        char *info;
-        cg_gen_options opts = { "avx512", 0, 0 };
-        assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+        static const char *const fv_targets[] = { "avx2", "avx512", "neon" };
+        for (int t = 0; t < 3; ++t) {
+            char *info;
+            cg_gen_options opts = { fv_targets[t], 0, 0 };
+            assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+            if (!strstr(info, "packed kernel: filter-vectorized"))
+                fail_msg("%s: expected the channel form for:\n%s\n%s", fv_targets[t], spec, info);
+            free(info);
+        }
         cg_gen_free(g);
-        if (!strstr(info, "packed kernel: filter-vectorized"))
-            fail_msg("expected the channel form for:\n%s\n%s", spec, info);
-        free(info);
         for (int t = 0; t < 3; ++t)
             if (usable[t])
                 check_spec_for(spec, targets[t], 0, 9);
+    }
+}
+
+/* Forcing the filter-vectorized kernel where the target cannot run it
+ * is an input error naming the field and the reason. */
+static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
+{
+    (void)state;
+    static const struct { const char *target, *layout, *why; } cases[] = {
+        { "generic", "nhwc", "no filter-vector operations" },
+        { "avx2", "nchw", "no scatter" },
+        { "neon", "nchw", "no scatter" },
+    };
+    char spec[512], err[TS_ERRLEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"fv\", input = { channels = 3, height = 9, width = 9 },\n"
+                 "  filters = 12, kernel = 3, packed_kernel = \"filter_vectors\", layout = \"%s\" }\n",
+                 cases[i].layout);
+        cg_gen *g = ts_gen_from_text("fv.lua", spec);
+        cg_gen_options opts = { cases[i].target, 0, 0 };
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+        cg_gen_free(g);
+        if (!strstr(err, "fv.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
+            fail_msg("%s: unexpected message: %s", cases[i].target, err);
     }
 }
 
@@ -516,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),
         cmocka_unit_test(test_outputs_that_see_only_padding_get_the_bias),
         cmocka_unit_test(test_nhwc_packed_entry_stores_filter_vectors_whole),
+        cmocka_unit_test(test_filter_vectors_a_target_cannot_run_are_refused),
         cmocka_unit_test(test_nhwc_depthwise_channel_blocks_agree_on_every_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,18 @@ function M.vector_filters(L)
   return fpg > 1 and fpg or nil
 end
 
+-- Why the family does not apply to L on isa, or nil when it does. A
+-- target without a scatter (isa.fv_scatter false) stores filter vectors
+-- only where they lie side by side: in NHWC outputs.
+function M.why_not(L, isa)
+  if not isa.fv then return "the target has no filter-vector operations" end
+  if not M.vector_filters(L) then return "one filter per group (depthwise)" end
+  if not isa.fv_scatter and L.layout ~= "nhwc" then
+    return "the target has no scatter to store filter vectors into NCHW planes"
+  end
+  return nil
+end
+
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
 -- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
 -- cycles per accumulator when the tile is stored, and a store of filters
@@ -111,9 +123,9 @@ end
 -- Plan the packed kernel of L for isa, or return nil (with the reason)
 -- when this family does not apply or does not fit the budget.
 function M.plan(L, isa, budget, forced)
-  if not isa.fv then return nil, "the target has no filter-vector operations" end
+  local why = M.why_not(L, isa)
+  if why then return nil, why end
   local fpg = M.vector_filters(L)
-  if not fpg then return nil, "one filter per group (depthwise)" end
   local channels = M.channel_form(L)
   -- The channel form is one group of all the filters, each reading its
   -- own channel: one channel's taps in the reduction.

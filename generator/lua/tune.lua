@@ -79,9 +79,8 @@ function M.candidates(L, isa, per_family)
       end
     end
   end
-  local nvf = plan_fv.vector_filters(L)
-  if isa.fv and nvf then
-    local nb = plan.ceil_div(nvf, V)
+  if not plan_fv.why_not(L, isa) then
+    local nb = plan.ceil_div(plan_fv.vector_filters(L), V)
     for tv = 1, math.min(nb, 4) do
       for tr = 1, math.min(G.OH, isa.registers) do
         for tp = 1, math.min(G.OW, isa.registers) do

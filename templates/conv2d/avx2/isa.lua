@@ -124,4 +124,68 @@ function isa.store(name, y, off, n, act, stride)
   return simd.store(spelling, name, y, off, n, act, stride)
 end
 
+-- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 8
+-- filters, pixels broadcast. AVX2 has no scatter, so only NHWC outputs,
+-- where a vector's filters lie side by side, take this kernel.
+isa.fv = true
+isa.fv_scatter = false
+
+function isa.fv_prelude(stride)
+  assert(stride == 1, "avx2 filter vectors: contiguous stores only")
+  return {}
+end
+
+-- The mask of the first `live` lanes (a C expression).
+local function live_mask(live)
+  return string.format("_mm256_cmpgt_epi32(_mm256_set1_epi32(%s), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))", live)
+end
+
+function isa.fv_acc_init(name, ptr)
+  return string.format("__m256 %s = _mm256_loadu_ps(%s);", name, ptr)
+end
+
+function isa.fv_weights(n, base, offs)
+  local lines = {}
+  for v = 0, n - 1 do
+    lines[#lines + 1] = string.format("const __m256 wv%d = _mm256_loadu_ps(%s + %d);", v, base, offs[v])
+  end
+  return lines
+end
+
+function isa.fv_pixel_fma(x, xi, off, targets)
+  local lines = { string.format("{ const __m256 xp = _mm256_broadcast_ss(%s);", addr(x, xi, off)) }
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = _mm256_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
+-- vector at ptrs[v], of which the first lives[v] lanes exist (the others
+-- are not read: vmaskmovps).
+function isa.fv_channel_fma(ptrs, lives, targets)
+  local lines = {}
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("%s = _mm256_fmadd_ps(wv%d, _mm256_maskload_ps(%s, %s), %s);",
+                                      t, v - 1, ptrs[v], live_mask(lives[v]), t)
+  end
+  return lines
+end
+
+-- Apply the activation and store the first `live` lanes (a C expression)
+-- at p (stride is 1: see fv_prelude).
+function isa.fv_store(name, p, stride, live, act)
+  assert(stride == 1, "avx2 filter vectors: contiguous stores only")
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    return { string.format("{ float t[8]; _mm256_storeu_ps(t, %s); for (int l = 0; l < %s; ++l) (%s)[l] = %s; }",
+                           name, live, p, act.apply("t[l]")) }
+  end
+  local lines = {}
+  local a = activate_vector(name, act)
+  if a then lines[#lines + 1] = a end
+  lines[#lines + 1] = string.format("_mm256_maskstore_ps(%s, %s, %s);", p, live_mask(live), name)
+  return lines
+end
+
 return isa

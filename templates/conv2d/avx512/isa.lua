@@ -122,6 +122,7 @@ end
 -- filters, pixels broadcast, stores scattered down the filter planes
 -- (NCHW) or, where filters lie side by side (NHWC), plain masked stores.
 isa.fv = true
+isa.fv_scatter = true
 
 -- The scatter offsets of 16 filters stride floats apart (none for 1).
 function isa.fv_prelude(stride)
