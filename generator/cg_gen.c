@@ -194,6 +194,10 @@ static int p_params(lua_State *L)
     lua_getfield(L, -1, "activation");
     if (cg_activation_from_name(lua_tostring(L, -1), &p->activation) != 0)
         luaL_error(L, "params: unknown activation");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "layout");
+    if (cg_layout_from_name(lua_tostring(L, -1), &p->layout) != 0)
+        luaL_error(L, "params: unknown layout");
     return 0;
 }
 

@@ -41,3 +41,16 @@ int cg_activation_from_name(const char *word, cg_activation *out)
     }
     return -1;
 }
+
+int cg_layout_from_name(const char *word, cg_layout *out)
+{
+    if (strcmp(word, "nchw") == 0) {
+        *out = CG_LAYOUT_NCHW;
+        return 0;
+    }
+    if (strcmp(word, "nhwc") == 0) {
+        *out = CG_LAYOUT_NHWC;
+        return 0;
+    }
+    return -1;
+}

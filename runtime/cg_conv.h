@@ -2,10 +2,13 @@
  * cg_conv.h - the C view of one resolved convolution layer.
  *
  * The generator (Lua) resolves a spec into these numbers; the reference
- * convolution, the checker and the tests read them. Shapes are NCHW:
+ * convolution, the checker and the tests read them. With layout NCHW:
  * input [batch][channels][height][width], weights
  * [filters][channels/groups][kernel_h][kernel_w], bias [filters],
- * output [batch][filters][out_h][out_w].
+ * output [batch][filters][out_h][out_w]. With NHWC (TensorFlow Lite's
+ * orders): input [batch][height][width][channels], weights
+ * [filters][kernel_h][kernel_w][channels/groups], output
+ * [batch][out_h][out_w][filters]. Element counts do not depend on it.
  */
 #ifndef CG_CONV_H
 #define CG_CONV_H
@@ -21,6 +24,11 @@ typedef enum cg_activation {
     CG_ACT_TANH
 } cg_activation;
 
+typedef enum cg_layout {
+    CG_LAYOUT_NCHW,           /* zero: what a cg_conv without one means */
+    CG_LAYOUT_NHWC
+} cg_layout;
+
 typedef struct cg_conv {
     char name[64];
     int batch, channels, height, width;
@@ -32,6 +40,7 @@ typedef struct cg_conv {
     cg_activation activation;
     float alpha;              /* leaky_relu slope */
     int out_h, out_w;
+    cg_layout layout;         /* the order of input, weights and output */
 } cg_conv;
 
 /* The signatures of a generated layer's entries: <name>, <name>_pack
@@ -54,5 +63,8 @@ int cg_conv_reduction_length(const cg_conv *p);
 
 /* The activation named word ("relu", ...); returns -1 if unknown. */
 int cg_activation_from_name(const char *word, cg_activation *out);
+
+/* The layout named word ("nchw", "nhwc"); returns -1 if unknown. */
+int cg_layout_from_name(const char *word, cg_layout *out);
 
 #endif

@@ -225,6 +225,7 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
     char budget[48] = "";
     if (cg_rng_int(r, 0, 3) == 0)
         snprintf(budget, sizeof budget, "code_budget = %d,", cg_rng_int(r, 20, 300));
+    const char *layout = cg_rng_int(r, 0, 1) ? "nhwc" : "nchw";
 
     /* Every fourth layer forces channel blocks of one or two channels and a
      * tile of one or two filters, so that most of them reduce in several
@@ -241,9 +242,27 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
              "  input = { channels = %d, height = %d, width = %d },\n"
              "  filters = %d, groups = %d, kernel = { height = %d, width = %d },\n"
              "  stride = { height = %d, width = %d }, dilation = { height = %d, width = %d },\n"
-             "  padding = %s, bias = %s, activation = \"%s\", %s %s\n  %s }\n",
+             "  padding = %s, bias = %s, activation = \"%s\", %s %s layout = \"%s\",\n  %s }\n",
              i, batch, groups * cpg, h, w, groups * fpg, groups, kh, kw,
-             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget, blocks);
+             sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget, layout, blocks);
+}
+
+void ts_force_filter_vectors(char *spec, int scatter)
+{
+    char err[TS_ERRLEN];
+    cg_conv p;
+    cg_gen *g = ts_gen_from_text("sweep.lua", spec);
+    if (cg_gen_params(g, 0, &p, err, sizeof err) != CG_OK)
+        fail_msg("cg_gen_params: %s", err);
+    cg_gen_free(g);
+    const char *open = "conv2d { ", *field = "packed_kernel = \"filter_vectors\", ";
+    int channel_form = p.layout == CG_LAYOUT_NHWC && p.groups > 1 && p.groups == p.channels
+                       && p.filters == p.groups;
+    int has = p.filters / p.groups > 1 || channel_form;
+    if (has && (scatter || p.layout == CG_LAYOUT_NHWC) && strncmp(spec, open, strlen(open)) == 0) {
+        memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
+        memcpy(spec + strlen(open), field, strlen(field));
+    }
 }
 
 void ts_drop_budget(char *spec)
@@ -403,7 +422,10 @@ char *ts_bake(const char *dir, const char *spec, cg_rng *r, int zero_pct, cg_con
     ts_fill_pruned(*w, nw, r, zero_pct);
     for (size_t i = 0; i < nb; ++i)
         (*b)[i] = uniform(r);
-    const long long wd[4] = { p->filters, p->channels / p->groups, p->kernel_h, p->kernel_w };
+    /* [F][C/groups][KH][KW], or in NHWC TensorFlow Lite's [F][KH][KW][C/groups] */
+    const int nhwc = p->layout == CG_LAYOUT_NHWC, cpg = p->channels / p->groups;
+    const long long wd[4] = { p->filters, nhwc ? p->kernel_h : cpg, nhwc ? p->kernel_w : p->kernel_h,
+                              nhwc ? cpg : p->kernel_w };
     const long long bd[1] = { p->filters };
     snprintf(path, sizeof path, "%s/%s_w.npy", dir, p->name);
     ts_write_npy(path, wd, 4, *w);

@@ -40,11 +40,17 @@ void ts_write_file(const char *path, const char *text);
 /* A random valid layer named "sweep<i>", written as spec text into buf
  * (1024 bytes are enough): the kernel sweeps' shapes (stride, asymmetric
  * padding, dilation, groups and depthwise, bias on and off, every
- * activation, batch > 1, small code budgets). Shape i forces some classes
+ * activation, batch > 1, small code budgets, either layout). Shape i forces some classes
  * (a 1x1 input, a kernel equal to the input, a stride larger than the
  * kernel, a wide plane, channel blocks with small tiles) so every run
  * covers them. */
 void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);
+
+/* Make spec text (from ts_random_spec) force the filter-vectorized packed
+ * kernel where the layer has one: more than one filter per group, or an
+ * NHWC depthwise layer with one filter per channel; and, unless scatter
+ * (the target can scatter into NCHW planes), an NHWC layer. */
+void ts_force_filter_vectors(char *spec, int scatter);
 
 /* Blank out the code_budget field of spec text, if any. */
 void ts_drop_budget(char *spec);

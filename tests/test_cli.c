@@ -96,14 +96,40 @@ static void test_info_reports_the_demo_shape_and_counts(void **state)
     assert_int_equal(convgen(SOURCE_DIR, "info", "specs/demo.lua", NULL, NULL, NULL, NULL), 0);
     /* The numbers of the project's notes: (1*10*10 + 1) * 1 parameters,
      * 1*200*200*1*10*10 MACs; "same" pads a 10-tap kernel by 9 = 4 + 5. */
-    assert_non_null(strstr(out, "input: 1x1x200x200"));
-    assert_non_null(strstr(out, "output: 1x1x200x200"));
+    assert_non_null(strstr(out, "input: 1x1x200x200 (NCHW)"));
+    assert_non_null(strstr(out, "output: 1x1x200x200 (NCHW)"));
     assert_non_null(strstr(out, "padding: top 4, bottom 5, left 4, right 5"));
     assert_non_null(strstr(out, "parameters: 101\n"));
     assert_non_null(strstr(out, "macs: 4000000\n"));
     assert_non_null(strstr(out, "flops: 8000000\n"));
     assert_non_null(strstr(out, "workspace bytes: 0\n"));
     assert_non_null(strstr(out, "code size: "));
+}
+
+static void test_info_and_header_list_nhwc_dimensions_in_their_order(void **state)
+{
+    (void)state;
+    char dir[64], spec[96], header[96], text[4096];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/t.lua", dir);
+    snprintf(header, sizeof header, "%s/t.h", dir);
+    ts_write_file(spec, "conv2d { name = \"t\", batch = 2, input = { channels = 6, height = 10, width = 12 },\n"
+                        "  filters = 4, groups = 2, kernel = { height = 3, width = 5 }, layout = \"nhwc\" }\n");
+    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 0);
+    /* valid: 10 - 3 + 1 = 8 rows, 12 - 5 + 1 = 8 columns */
+    assert_non_null(strstr(out, "input: 2x10x12x6 (NHWC)\n"));
+    assert_non_null(strstr(out, "weights: 4x3x5x3 (FHWC)\n"));
+    assert_non_null(strstr(out, "output: 2x8x8x4 (NHWC)\n"));
+    assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, NULL, NULL), 0);
+    FILE *f = fopen(header, "r");
+    assert_non_null(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "input    [2][10][12][6]   (N, H, W, C)"));
+    assert_non_null(strstr(text, "weights  [4][3][5][3]   (F, KH, KW, C/groups), TensorFlow Lite's layout"));
+    assert_non_null(strstr(text, "output   [2][8][8][4]   (N, OH, OW, F)"));
+    assert_non_null(strstr(text, "#define T_INPUT_SIZE 1440\n"));   /* 2*10*12*6 */
+    ts_rmtree(dir);
 }
 
 static void test_generate_writes_a_c_and_h_per_layer(void **state)
@@ -425,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_missing_spec_file_is_named),
         cmocka_unit_test(test_info_reports_the_demo_shape_and_counts),
+        cmocka_unit_test(test_info_and_header_list_nhwc_dimensions_in_their_order),
         cmocka_unit_test(test_generate_writes_a_c_and_h_per_layer),
         cmocka_unit_test(test_missing_output_directory_is_an_error),
         cmocka_unit_test(test_bad_specs_exit_2_name_the_field_and_write_nothing),

@@ -4,9 +4,10 @@
  * A seeded random sweep of layer shapes (stride, asymmetric padding,
  * dilation, groups and depthwise, bias on and off, every activation,
  * batch > 1, 1x1 inputs, kernels equal to the input, strides larger than
- * the kernel, small code budgets that force rolled-up loops) is generated,
- * compiled in-process with TinyCC and compared with the reference; a subset
- * is built with the system compiler (cc -O2) and compared the same way.
+ * the kernel, small code budgets that force rolled-up loops; NCHW and NHWC)
+ * is generated, compiled in-process with TinyCC and compared with the
+ * reference; a subset is built with the system compiler (cc -O2) and
+ * compared the same way.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,6 +123,9 @@ static void test_sweep_tinycc_kernels_agree_with_the_reference(void **state)
     char spec[1024];
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
         ts_random_spec(&r, i, spec, sizeof spec);
+        /* Every other NHWC shape forces the filter-vectorized packed kernel. */
+        if (i % 2 == 0)
+            ts_force_filter_vectors(spec, 0);
         check_sweep_spec(spec, 0, (uint64_t)i);
     }
 }
@@ -139,25 +143,9 @@ static void test_sweep_cc_O2_kernels_agree_with_the_reference(void **state)
     }
 }
 
-/* Make spec text force the filter-vectorized packed kernel, where the
- * layer has more than one filter per group. */
-static void force_filter_vectors(char *spec)
-{
-    char err[TS_ERRLEN];
-    cg_conv p;
-    cg_gen *g = ts_gen_from_text("sweep.lua", spec);
-    assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
-    cg_gen_free(g);
-    const char *open = "conv2d { ", *field = "packed_kernel = \"filter_vectors\", ";
-    if (p.filters / p.groups > 1 && strncmp(spec, open, strlen(open)) == 0) {
-        memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
-        memcpy(spec + strlen(open), field, strlen(field));
-    }
-}
-
 /* The whole sweep for a target the system compiler builds: the kernels are
  * compiled in batches (one shared object per batch) to keep it quick. */
-static void sweep_with_cc(const char *target, const char *flags, int force_fv)
+static void sweep_with_cc(const char *target, const char *flags, int scatter)
 {
     enum { BATCH = 60 };
     cg_rng r;
@@ -176,8 +164,8 @@ static void sweep_with_cc(const char *target, const char *flags, int force_fv)
         for (int k = 0; k < n; ++k) {
             ts_random_spec(&r, first + k, spec, sizeof spec);
             ts_drop_budget(spec);
-            if (force_fv && (first + k) % 2 == 0)
-                force_filter_vectors(spec);
+            if ((first + k) % 2 == 0)
+                ts_force_filter_vectors(spec, scatter);
             specs[k] = strdup(spec);
             cg_gen *g = ts_gen_from_text("sweep.lua", spec);
             cg_sources src;
@@ -219,6 +207,8 @@ static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
         print_message("this CPU has no AVX2+FMA: the avx2 sweep cannot run here\n");
         skip();
     }
+    /* Every other NHWC shape forces the filter-vectorized packed kernel
+     * (AVX2 has no scatter for NCHW outputs). */
     sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror", 0);
 }
 
@@ -273,10 +263,11 @@ static void test_saturating_activations_agree_on_every_target(void **state)
     const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
                            __builtin_cpu_supports("avx512f") };
     char spec[512];
-    for (int a = 0; a < 4; ++a) {
+    for (int a = 0; a < 8; ++a) {
         snprintf(spec, sizeof spec,
                  "conv2d { name = \"sat\", input = { channels = 50, height = 9, width = 20 },\n"
-                 "  filters = 20, kernel = 3, padding = 1, activation = \"%s\" }\n", acts[a]);
+                 "  filters = 20, kernel = 3, padding = 1, activation = \"%s\", layout = \"%s\" }\n",
+                 acts[a % 4], a < 4 ? "nchw" : "nhwc");
         for (int t = 0; t < 3; ++t)
             if (usable[t])
                 check_spec_for(spec, targets[t], 0, 5);
@@ -294,7 +285,7 @@ static void count_blocks(const char *spec, int i, int *tiled, int *fv, int *over
     snprintf(text, sizeof text, "%s", spec);
     ts_drop_budget(text);
     if (i % 2 == 0)
-        force_filter_vectors(text);
+        ts_force_filter_vectors(text, 1);
     cg_gen *g = ts_gen_from_text("sweep.lua", text);
     cg_gen_options opts = { "avx512", 0, 0 };
     if (cg_gen_emit(g, 0, &opts, &src, err, sizeof err) != CG_OK)
@@ -318,6 +309,7 @@ static void test_sweep_covers_every_class(void **state)
     int asym = 0, same = 0, dil = 0, grouped = 0, depthwise = 0, nobias = 0;
     int batch = 0, one = 0, whole = 0, bigstride = 0, budget = 0, strided = 0;
     int blocked = 0, blocked_fv = 0, overlap = 0;
+    int nhwc = 0, nhwc_grouped = 0, nhwc_depthwise = 0, nhwc_two = 0, nhwc_batch = 0;
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
         ts_random_spec(&r, i, spec, sizeof spec);
         cg_gen *g = ts_gen_from_text("sweep.lua", spec);
@@ -337,6 +329,14 @@ static void test_sweep_covers_every_class(void **state)
         bigstride += p.stride_h > p.kernel_h && p.stride_w > p.kernel_w;
         budget += strstr(spec, "code_budget") != NULL;
         count_blocks(spec, i, &blocked, &blocked_fv, &overlap);
+        if (p.layout == CG_LAYOUT_NHWC) {
+            ++nhwc;
+            nhwc_grouped += p.groups > 1 && p.groups != p.channels;
+            nhwc_depthwise += p.groups > 1 && p.groups == p.channels;
+            /* input lanes two floats apart: the deinterleaving loads */
+            nhwc_two += p.channels * p.stride_w == 2;
+            nhwc_batch += p.batch > 1;
+        }
     }
     assert_true(asym >= 50);
     assert_true(same >= 50);
@@ -353,6 +353,11 @@ static void test_sweep_covers_every_class(void **state)
     assert_true(blocked >= 30);
     assert_true(blocked_fv >= 30);
     assert_true(overlap >= 5);
+    assert_true(nhwc >= 250 && nhwc <= 350);
+    assert_true(nhwc_grouped >= 15);
+    assert_true(nhwc_depthwise >= 15);
+    assert_true(nhwc_two >= 10);
+    assert_true(nhwc_batch >= 15);
 }
 
 static const char big_layer[] =
@@ -441,6 +446,105 @@ static void test_outputs_that_see_only_padding_get_the_bias(void **state)
                "  filters = 3, kernel = 1, padding = 3, activation = \"relu\" }\n", 0, 3);
     check_spec("conv2d { name = \"padonly2\", input = { channels = 2, height = 2, width = 2 },\n"
                "  filters = 3, kernel = 1, padding = 3, bias = false }\n", 1, 3);
+    check_spec("conv2d { name = \"padonly3\", input = { channels = 2, height = 2, width = 2 },\n"
+               "  filters = 3, kernel = 1, padding = 3, activation = \"relu\", layout = \"nhwc\" }\n", 0, 3);
+}
+
+/* In NHWC the filter vectors of the filter-vectorized kernel lie side by
+ * side in the output, so the model prefers it where NCHW's scattered
+ * stores do not pay (MobileNet v1's first pointwise layer), and its
+ * stores are plain masked stores, not scatters. */
+static void test_nhwc_packed_entry_stores_filter_vectors_whole(void **state)
+{
+    (void)state;
+    static const char *const layouts[] = { "nchw", "nhwc" };
+    char spec[512], err[TS_ERRLEN];
+    cg_gen_options opts = { "avx512", 0, 0 };
+    for (int i = 0; i < 2; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"pw\", input = { channels = 32, height = 112, width = 112 },\n"
+                 "  filters = 64, kernel = 1, activation = \"relu6\", layout = \"%s\" }\n", layouts[i]);
+        cg_gen *g = ts_gen_from_text("pw.lua", spec);
+        char *info;
+        cg_sources src;
+        assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        int fv = strstr(info, "packed kernel: filter-vectorized") != NULL;
+        free(info);
+        if (i == 0) {
+            assert_false(fv);
+        } else {
+            assert_true(fv);
+            const char *run = strstr(src.c, "void pw_run(");
+            assert_non_null(run);
+            assert_null(strstr(run, "scatter"));
+            assert_non_null(strstr(run, "_mm512_mask_storeu_ps("));
+        }
+        cg_sources_free(&src);
+    }
+}
+
+/* NHWC depthwise layers with one filter per channel vectorize their
+ * channels on every target: several blocks of channels, the last one
+ * partial, at the borders and in the interior; checked on every target
+ * that runs here (neon in test_cross). */
+static void test_nhwc_depthwise_channel_blocks_agree_on_every_target(void **state)
+{
+    (void)state;
+    const char *targets[] = { "generic", "avx2", "avx512" };
+    __builtin_cpu_init();
+    const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+                           __builtin_cpu_supports("avx512f") };
+    const int channels[] = { 40, 24, 17, 7 };
+    char spec[512], err[TS_ERRLEN];
+    for (int i = 0; i < 4; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"dw\", batch = 2, input = { channels = %d, height = 13, width = 11 },\n"
+                 "  filters = %d, groups = %d, kernel = 3, stride = %d, padding = \"same\",\n"
+                 "  activation = \"relu6\", layout = \"nhwc\" }\n",
+                 channels[i], channels[i], channels[i], 1 + i % 2);
+        cg_gen *g = ts_gen_from_text("dw.lua", spec);
+        static const char *const fv_targets[] = { "generic", "avx2", "avx512", "neon" };
+        for (int t = 0; t < 4; ++t) {
+            char *info;
+            cg_gen_options opts = { fv_targets[t], 0, 0 };
+            assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+            if (!strstr(info, "packed kernel: filter-vectorized"))
+                fail_msg("%s: expected the channel form for:\n%s\n%s", fv_targets[t], spec, info);
+            free(info);
+        }
+        cg_gen_free(g);
+        for (int t = 0; t < 3; ++t)
+            if (usable[t])
+                check_spec_for(spec, targets[t], 0, 9);
+    }
+}
+
+/* Forcing the filter-vectorized kernel where the target cannot run it
+ * is an input error naming the field and the reason. */
+static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
+{
+    (void)state;
+    static const struct { const char *target, *layout, *why; } cases[] = {
+        { "generic", "nchw", "no scatter" },
+        { "avx2", "nchw", "no scatter" },
+        { "neon", "nchw", "no scatter" },
+    };
+    char spec[512], err[TS_ERRLEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"fv\", input = { channels = 3, height = 9, width = 9 },\n"
+                 "  filters = 12, kernel = 3, packed_kernel = \"filter_vectors\", layout = \"%s\" }\n",
+                 cases[i].layout);
+        cg_gen *g = ts_gen_from_text("fv.lua", spec);
+        cg_gen_options opts = { cases[i].target, 0, 0 };
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+        cg_gen_free(g);
+        if (!strstr(err, "fv.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
+            fail_msg("%s: unexpected message: %s", cases[i].target, err);
+    }
 }
 
 int main(void)
@@ -457,6 +561,9 @@ int main(void)
         cmocka_unit_test(test_code_budget_too_small_for_the_borders_is_an_input_error),
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),
         cmocka_unit_test(test_outputs_that_see_only_padding_get_the_bias),
+        cmocka_unit_test(test_nhwc_packed_entry_stores_filter_vectors_whole),
+        cmocka_unit_test(test_filter_vectors_a_target_cannot_run_are_refused),
+        cmocka_unit_test(test_nhwc_depthwise_channel_blocks_agree_on_every_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -297,6 +297,7 @@ static void random_network(cg_rng *r, int i, const char *dir, char *spec, size_t
     static const char *const acts[] = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" };
     int c = cg_rng_int(r, 1, 6), h = cg_rng_int(r, 3, 14), w = cg_rng_int(r, 3, 14);
     int batch = cg_rng_int(r, 1, 3) == 3 ? 2 : 1, layers = cg_rng_int(r, 2, 5);
+    const int nhwc = i % 2;   /* the layout of the whole chain */
     size_t len = strlen(spec);
     len += (size_t)snprintf(spec + len, cap - len, "network { name = \"net%d\",\n", i);
     for (int l = 0; l < layers; ++l) {
@@ -317,12 +318,13 @@ static void random_network(cg_rng *r, int i, const char *dir, char *spec, size_t
             snprintf(bfield, sizeof bfield, ", bias_values = \"net%d_l%d_b.npy\"", i, l);
         len += (size_t)snprintf(spec + len, cap - len,
             "  conv2d { name = \"net%d_l%d\", %sfilters = %d, kernel = %d, stride = %d, "
-            "padding = %s, groups = %d, bias = %s, activation = \"%s\", "
+            "padding = %s, groups = %d, bias = %s, activation = \"%s\", layout = \"%s\", "
             "weights = \"net%d_l%d_w.npy\"%s },\n",
             i, l, input, f, k, s, padding, depthwise ? c : 1, bias ? "true" : "false", act,
-            i, l, bfield);
+            nhwc ? "nhwc" : "nchw", i, l, bfield);
         const int cpg = depthwise ? 1 : c;
-        long long wd[4] = { f, cpg, k, k }, bd[1] = { f };
+        /* [F][C/groups][KH][KW], or TensorFlow Lite's [F][KH][KW][C/groups] */
+        long long wd[4] = { f, nhwc ? k : cpg, k, nhwc ? cpg : k }, bd[1] = { f };
         float *wv = malloc(sizeof *wv * (size_t)(f * cpg * k * k)), bv[16];
         assert_non_null(wv);
         cg_fill_uniform(wv, (size_t)(f * cpg * k * k), r, -0.5f, 0.5f);
@@ -347,7 +349,8 @@ static void random_network(cg_rng *r, int i, const char *dir, char *spec, size_t
 }
 
 /* Random networks (random chains, shapes, activations, weights, depthwise
- * layers, batch 2) through check on every target this machine runs. */
+ * layers, batch 2, NCHW and NHWC) through check on every target this
+ * machine runs. */
 static void test_network_random_networks_pass_check_on_every_target(void **state)
 {
     (void)state;

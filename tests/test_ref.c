@@ -296,6 +296,101 @@ static void test_ref_magnitude_leaves_out_padding(void **state)
     assert_float_equal(mag[0], 6.0, 0.0);
 }
 
+static void test_ref_nhwc_reads_channels_last(void **state)
+{
+    (void)state;
+    cg_conv p = conv(2, 2, 2, 2, 1, 2, 2, 1);
+    p.layout = CG_LAYOUT_NHWC;
+    /* x(h, w, c): pixel (h, w) holds (h*2 + w + 1, 10 * that) */
+    const float x[8] = { 1, 10,   2, 20,      /* row 0: pixels (0,0), (0,1) */
+                         3, 30,   4, 40 };    /* row 1 */
+    /* [filter][kh][kw][channel] */
+    const float w[8] = { 1, 0,   0, 1,        /* f0 = x(h,0,c0) + x(h,1,c1) */
+                         0, 2,   3, 0 };      /* f1 = 2 x(h,0,c1) + 3 x(h,1,c0) */
+    /* out(oh, 0, f): row 0: f0 1 + 20 = 21, f1 20 + 6 = 26;
+     *                row 1: f0 3 + 40 = 43, f1 60 + 12 = 72 */
+    const float want[4] = { 21, 26,
+                            43, 72 };
+    float out[4];
+    cg_ref_conv2d(&p, x, w, NULL, out, NULL);
+    expect_floats(out, want, 4, 0.0);
+}
+
+static void test_ref_nhwc_batch_2_bias_and_groups(void **state)
+{
+    (void)state;
+    /* 2 images of 1x2 pixels, 2 channels in 2 groups, 1x1 kernel: filter
+     * g scales channel g and adds its bias. */
+    cg_conv p = conv(2, 1, 2, 2, 1, 1, 1, 2);
+    p.layout = CG_LAYOUT_NHWC;
+    p.batch = 2;
+    p.groups = 2;
+    p.bias = 1;
+    const float x[8] = { 1, 2,   3, 4,        /* image 0: pixels (0,0), (0,1) */
+                         5, 6,   7, 8 };      /* image 1 */
+    const float w[2] = { 10, 100 };
+    const float b[2] = { 0.5f, -1 };
+    const float want[8] = { 10.5f, 199,   30.5f, 399,
+                            50.5f, 599,   70.5f, 799 };
+    float out[8];
+    cg_ref_conv2d(&p, x, w, b, out, NULL);
+    expect_floats(out, want, 8, 0.0);
+}
+
+/* Element (n, c, h, w) of a [N][C][H][W] tensor copied to its NHWC place. */
+static void to_nhwc(const float *src, float *dst, int N, int C, int H, int W)
+{
+    for (int n = 0; n < N; ++n)
+        for (int c = 0; c < C; ++c)
+            for (int h = 0; h < H; ++h)
+                for (int w = 0; w < W; ++w)
+                    dst[((n * H + h) * W + w) * C + c] = src[((n * C + c) * H + h) * W + w];
+}
+
+static void test_ref_nhwc_equals_nchw_on_transposed_data(void **state)
+{
+    (void)state;
+    /* Everything at once: batch 2, groups 2, stride, dilation, uneven
+     * padding, bias and an activation. */
+    cg_conv p = conv(4, 7, 6, 6, 3, 2, 0, 0);
+    p.batch = 2;
+    p.groups = 2;
+    p.stride_h = 2;
+    p.dilation_w = 2;
+    p.pad_top = 1;
+    p.pad_bottom = 2;
+    p.pad_right = 1;
+    p.bias = 1;
+    p.activation = CG_ACT_LEAKY_RELU;
+    p.alpha = 0.25f;
+    p.out_h = (7 + 1 + 2 - 3) / 2 + 1;         /* 4 */
+    p.out_w = (6 + 0 + 1 - 2 * (2 - 1) - 1) + 1;   /* 5 */
+    enum { NI = 2 * 4 * 7 * 6, NW = 6 * 2 * 3 * 2, NO = 2 * 6 * 4 * 5 };
+    float x[NI], w[NW], b[6], xt[NI], wt[NW];
+    float out[NO], outt[NO], want[NO];
+    double mag[NO], magt[NO], want_mag[NO];
+    cg_rng r;
+    cg_rng_seed(&r, 7);
+    cg_fill_uniform(x, NI, &r, -1.0f, 1.0f);
+    cg_fill_uniform(w, NW, &r, -1.0f, 1.0f);
+    cg_fill_uniform(b, 6, &r, -1.0f, 1.0f);
+    cg_ref_conv2d(&p, x, w, b, out, mag);
+
+    to_nhwc(x, xt, 2, 4, 7, 6);
+    to_nhwc(w, wt, 6, 2, 3, 2);     /* [F][C/g][KH][KW] -> [F][KH][KW][C/g] */
+    p.layout = CG_LAYOUT_NHWC;
+    cg_ref_conv2d(&p, xt, wt, b, outt, magt);
+    to_nhwc(out, want, 2, 6, 4, 5);
+    for (int n = 0; n < 2; ++n)
+        for (int f = 0; f < 6; ++f)
+            for (int i = 0; i < 20; ++i)
+                want_mag[(n * 20 + i) * 6 + f] = mag[(n * 6 + f) * 20 + i];
+    /* The same terms in the same order: the same bits. */
+    expect_floats(outt, want, NO, 0.0);
+    for (int i = 0; i < NO; ++i)
+        assert_float_equal(magt[i], want_mag[i], 0.0);
+}
+
 /* --- cg_compare_floats and cg_rng -------------------------------------------- */
 
 static void test_compare_passes_identical_data(void **state)
@@ -422,6 +517,9 @@ int main(void)
         cmocka_unit_test(test_ref_activation_follows_the_bias),
         cmocka_unit_test(test_ref_magnitude_sums_absolute_terms_and_bias),
         cmocka_unit_test(test_ref_magnitude_leaves_out_padding),
+        cmocka_unit_test(test_ref_nhwc_reads_channels_last),
+        cmocka_unit_test(test_ref_nhwc_batch_2_bias_and_groups),
+        cmocka_unit_test(test_ref_nhwc_equals_nchw_on_transposed_data),
         cmocka_unit_test(test_compare_passes_identical_data),
         cmocka_unit_test(test_compare_flags_one_ulp_beyond_tolerance),
         cmocka_unit_test(test_compare_flags_a_nan),

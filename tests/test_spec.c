@@ -182,7 +182,28 @@ static void test_spec_unknown_words_are_refused(void **state)
             "did you mean 'relu'");
     REJECTS(LAYER(GOOD ", padding = \"full\""), "bad.lua:2:", "'padding'", "full");
     REJECTS(LAYER(GOOD ", padding = \"SAME\""), "bad.lua:2:", "'padding'", "SAME");
-    REJECTS(LAYER(GOOD ", layout = \"nhwc\""), "bad.lua:2:", "'layout'", "nhwc");
+    REJECTS(LAYER(GOOD ", layout = \"nhcw\""), "bad.lua:2:", "'layout'", "nhcw",
+            "expected one of: nchw, nhwc");
+    REJECTS(LAYER(GOOD ", layout = \"NHWC\""), "bad.lua:2:", "'layout'", "NHWC");
+    REJECTS(LAYER(GOOD ", layout = 1"), "bad.lua:2:", "'layout'", "must be a string");
+}
+
+static void test_spec_filter_vectors_need_filters_to_vectorize(void **state)
+{
+    (void)state;
+    /* One filter per group has none to vectorize, depthwise in NCHW or
+     * grouped in NHWC; an NHWC depthwise layer with one filter per
+     * channel vectorizes its channels. */
+#define DW "name = \"a\", input = { channels = 4, height = 8, width = 8 }, kernel = 3, " \
+           "packed_kernel = \"filter_vectors\""
+    REJECTS(LAYER(DW ", groups = 4, filters = 4"), "bad.lua:2:", "'packed_kernel'",
+            "more than one filter per group");
+    REJECTS(LAYER(DW ", groups = 2, filters = 2, layout = \"nhwc\""), "bad.lua:2:", "'packed_kernel'",
+            "more than one filter per group");
+    char err[TS_ERRLEN];
+    assert_int_equal(ts_load_status("good.lua", LAYER(DW ", groups = 4, filters = 4, layout = \"nhwc\""), err, sizeof err),
+                     CG_OK);
+#undef DW
 }
 
 static void test_spec_alpha_needs_leaky_relu(void **state)
@@ -440,7 +461,19 @@ static void test_spec_defaults_fill_the_optional_fields(void **state)
     assert_int_equal(p.groups, 1);
     assert_int_equal(p.bias, 1);
     assert_int_equal(p.activation, CG_ACT_NONE);
+    assert_int_equal(p.layout, CG_LAYOUT_NCHW);
     assert_int_equal(p.out_h, 6);   /* valid: 8 - 3 + 1 */
+    cg_gen_free(g);
+}
+
+static void test_spec_layout_nhwc_reaches_the_params(void **state)
+{
+    (void)state;
+    cg_gen *g = ts_gen_from_text("good.lua",
+        "conv2d { " GOOD ", layout = \"nhwc\" }\n"
+        "conv2d { name = \"b\", " INPUT ", filters = 4, kernel = 3, layout = \"nchw\" }\n");
+    assert_int_equal(params_of(g, 0).layout, CG_LAYOUT_NHWC);
+    assert_int_equal(params_of(g, 1).layout, CG_LAYOUT_NCHW);
     cg_gen_free(g);
 }
 
@@ -508,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_spec_kernel_larger_than_the_padded_input_is_refused),
         cmocka_unit_test(test_spec_groups_must_divide_channels_and_filters),
         cmocka_unit_test(test_spec_unknown_words_are_refused),
+        cmocka_unit_test(test_spec_filter_vectors_need_filters_to_vectorize),
         cmocka_unit_test(test_spec_alpha_needs_leaky_relu),
         cmocka_unit_test(test_spec_names_must_be_plain_c_identifiers),
         cmocka_unit_test(test_spec_tensors_beyond_a_c_int_are_refused),
@@ -540,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_limits_are_lifted_after_the_spec),
         cmocka_unit_test(test_spec_defaults_fill_the_optional_fields),
         cmocka_unit_test(test_spec_leaky_relu_alpha_defaults_to_a_hundredth),
+        cmocka_unit_test(test_spec_layout_nhwc_reaches_the_params),
         cmocka_unit_test(test_spec_file_may_declare_several_layers),
         cmocka_unit_test(test_spec_integral_floats_are_integers),
     };

@@ -81,7 +81,7 @@ function api.params(i)
     dilation_h = L.dilation_h, dilation_w = L.dilation_w,
     pad_top = L.pad_top, pad_bottom = L.pad_bottom, pad_left = L.pad_left,
     pad_right = L.pad_right, groups = L.groups, bias = L.bias,
-    activation = L.activation, alpha = L.alpha or 0.0,
+    activation = L.activation, alpha = L.alpha or 0.0, layout = L.layout,
     out_h = L.out_h, out_w = L.out_w,
   }
 end
@@ -196,19 +196,22 @@ local function baked_values(L, F)
     for i = 0, (bb and #bb // 4 or 0) - 1 do out[#out + 1] = util.f32(b(i)) end
     return out
   end
-  local V, K, nb, fpg = F.V, F.K, F.nb, F.fpg
-  local zero = util.f32(0.0)
-  for g = 0, L.groups - 1 do
+  local V, K, nb, fpg, G = F.V, F.K, F.nb, F.fpg, F.G
+  local KHKW, zero = L.kernel_h * L.kernel_w, util.f32(0.0)
+  for g = 0, F.groups - 1 do
     for blk = 0, nb - 1 do
       for k = 0, K - 1 do
+        -- tap k = (c, kh, kw) whatever the layout, read through its strides
+        local c, t = k // KHKW, k % KHKW
+        local at = c * G.WC + t // L.kernel_w * G.WH + t % L.kernel_w * G.WW
         for l = 0, V - 1 do
           local f = blk * V + l
-          out[#out + 1] = f < fpg and util.f32(w((g * fpg + f) * K + k)) or zero
+          out[#out + 1] = f < fpg and util.f32(w((g * fpg + f) * G.WF + at)) or zero
         end
       end
     end
   end
-  for g = 0, L.groups - 1 do
+  for g = 0, F.groups - 1 do
     for blk = 0, nb - 1 do
       for l = 0, V - 1 do
         local f = blk * V + l
@@ -440,12 +443,16 @@ function api.info(i, opts)
   local c, h, P, o, F, stats = generate(i, opts)
   local n = shape.counts(L)
   local _, code_lines = c:gsub("\n", "")
+  local nhwc = L.layout == "nhwc"   -- dimensions in the layout's order
   local rows = {
     { "layer", L.name },
     { "spec", L.source .. ":" .. L.line },
-    { "input", dims(L.batch, L.channels, L.height, L.width) .. " (NCHW)" },
-    { "weights", dims(L.filters, L.channels // L.groups, L.kernel_h, L.kernel_w) .. " (FCHW)" },
-    { "output", dims(L.batch, L.filters, L.out_h, L.out_w) .. " (NCHW)" },
+    { "input", nhwc and dims(L.batch, L.height, L.width, L.channels) .. " (NHWC)"
+                    or dims(L.batch, L.channels, L.height, L.width) .. " (NCHW)" },
+    { "weights", nhwc and dims(L.filters, L.kernel_h, L.kernel_w, L.channels // L.groups) .. " (FHWC)"
+                      or dims(L.filters, L.channels // L.groups, L.kernel_h, L.kernel_w) .. " (FCHW)" },
+    { "output", nhwc and dims(L.batch, L.out_h, L.out_w, L.filters) .. " (NHWC)"
+                     or dims(L.batch, L.filters, L.out_h, L.out_w) .. " (NCHW)" },
     { "kernel", dims(L.kernel_h, L.kernel_w) },
     { "stride", dims(L.stride_h, L.stride_w) },
     { "dilation", dims(L.dilation_h, L.dilation_w) },

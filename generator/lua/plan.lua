@@ -46,8 +46,26 @@ M.L2_WEIGHTS = 1 << 20           -- bytes of weights kept in L2 across tiles
 M.L1_BLOCK = 16 << 10            -- bytes of a channel block's data meant to stay in L1
 M.L1_SPLIT = 32 << 10            -- split the channels when their data is larger than this
 
+-- Where the layout puts elements, in floats from the tensor's start (one
+-- image; one group's first channel and filter): input (c, ih, iw) at
+-- c*XC + ih*XR + iw*XP, output (f, oh, ow) at f*YF + oh*YR + ow*YP,
+-- weights (f, c, kh, kw) at f*WF + c*WC + kh*WH + kw*WW.
+function M.strides(L)
+  local cpg = L.channels // L.groups
+  local K = cpg * L.kernel_h * L.kernel_w
+  if L.layout == "nhwc" then
+    return { XC = 1, XR = L.width * L.channels, XP = L.channels,
+             YF = 1, YR = L.out_w * L.filters, YP = L.filters,
+             WF = K, WC = 1, WH = L.kernel_w * cpg, WW = cpg }
+  end
+  return { XC = L.height * L.width, XR = L.width, XP = 1,
+           YF = L.out_h * L.out_w, YR = L.out_w, YP = 1,
+           WF = K, WC = L.kernel_h * L.kernel_w, WH = L.kernel_w, WW = 1 }
+end
+
 -- The geometry the kernel iterates over. A 1x1, stride 1, unpadded layer
--- is a matrix product: its H x W plane is one row of H*W pixels.
+-- is a matrix product: its H x W plane is one row of H*W pixels (in either
+-- layout the pixels of a plane are XP apart, row after row).
 function M.geometry(L)
   local G = {
     H = L.height, W = L.width, OH = L.out_h, OW = L.out_w,
@@ -55,10 +73,12 @@ function M.geometry(L)
     DH = L.dilation_h, DW = L.dilation_w, PT = L.pad_top, PL = L.pad_left,
     flat = false,
   }
+  for k, v in pairs(M.strides(L)) do G[k] = v end
   if G.KH == 1 and G.KW == 1 and G.SH == 1 and G.SW == 1 and L.pad_top == 0
      and L.pad_bottom == 0 and L.pad_left == 0 and L.pad_right == 0 then
     G.W, G.OW = G.H * G.W, G.OH * G.OW
     G.H, G.OH = 1, 1
+    G.XR, G.YR = G.W * G.XP, G.OW * G.YP
     G.flat = true
   end
   return G
@@ -81,14 +101,16 @@ function M.tile_cost(L, G, isa, tf, tr, tv)
   local fmas = tf * tr * tv
   local split = 1 + V * 4 / 64
   local per_load, shuffles = split, 0
-  if G.SW == 2 then
+  local lane_stride = G.SW * G.XP
+  if lane_stride == 2 then
     per_load, shuffles = 2 * split, isa.stride2_shuffles or 2
-  elseif G.SW > 2 then
+  elseif lane_stride > 2 then
     per_load = V
   end
   local loads = tr * tv * per_load + tf
   local cycles = math.max(fmas / 2, loads / 2, 4, tr * tv * shuffles)
-  local tile_cycles = taps * cycles + 2 * fmas
+  -- Output columns YP apart (NHWC) are stored lane by lane.
+  local tile_cycles = taps * cycles + (G.YP == 1 and 2 or 2 + V) * fmas
   local nr = ceil_div(G.OH, tr)
   local tw = tv * V
   local nc = G.OW >= tw and ceil_div(G.OW, tw) or 1
@@ -227,7 +249,7 @@ local function expand_region(G, tile, V, rc, cc, roll_kh)
         assert(rows[r][1] == first[1] and rows[r][2] == first[2], "roll_kh: rows differ")
       end
     end
-    region.kh_loop = { from = first[1], to = first[2], x = G.DH * G.W, w = G.KW }
+    region.kh_loop = { from = first[1], to = first[2], x = G.DH * G.XR, w = G.WH }
     if first[2] > first[1] then kh_list = { 0 } end
   else
     for kh = 0, G.KH - 1 do kh_list[#kh_list + 1] = kh end
@@ -253,15 +275,16 @@ local function expand_region(G, tile, V, rc, cc, roll_kh)
               local last_col = (cc.loop and cc.last or cc.at) + v * V + hi - 1
               loads[#loads + 1] = {
                 r = r, v = v, lo = lo, hi = hi,
-                x = (r * G.SH + kh * G.DH) * G.W + v * V * G.SW + kw * G.DW,
-                room = G.W - 1 - (last_col * G.SW - G.PL + kw * G.DW),
+                x = (r * G.SH + kh * G.DH) * G.XR + (v * V * G.SW + kw * G.DW) * G.XP,
+                -- (in floats: whole pixels only, whatever the channel)
+                room = (G.W - 1 - (last_col * G.SW - G.PL + kw * G.DW)) * G.XP,
               }
             end
           end
         end
       end
       if #loads > 0 then
-        region.taps[#region.taps + 1] = { kh = kh, kw = kw, w = kh * G.KW + kw, loads = loads }
+        region.taps[#region.taps + 1] = { kh = kh, kw = kw, w = kh * G.WH + kw * G.WW, loads = loads }
       end
     end
   end
@@ -327,12 +350,13 @@ local function nonzero_map(L)
 end
 
 -- The filters (0-based within block B) whose weight at (c, w) is nonzero:
--- channel c of the group, tap w = kh * KW + kw.
+-- channel c of the group, tap w = kh * WH + kw * WW (the tap's offset in
+-- a filter's weights, in the layer's layout: see M.strides).
 function M.nonzero(L, B, c, w)
-  local KK = L.kernel_h * L.kernel_w
-  local K = (L.channels // L.groups) * KK
+  local S = M.strides(L)
+  local K = S.WF
   local map, list = nonzero_map(L), {}
-  local at = B.f0 * K + c * KK + w + 1
+  local at = B.f0 * K + c * S.WC + w + 1
   for f = 0, B.tf - 1 do
     if map[at + f * K] then list[#list + 1] = f end
   end

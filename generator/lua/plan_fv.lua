@@ -7,7 +7,11 @@
 -- pixels. The vector runs along the filters, so no lane is lost to a row
 -- shorter than a vector and any stride or dilation costs the same; the
 -- price is a transposed (scattered) store of each finished accumulator.
--- Depthwise layers have no filters to vectorize and keep the tiled kernel.
+-- Depthwise layers have no filters to vectorize within a group; in NHWC,
+-- where a pixel's channels lie side by side, a depthwise layer with one
+-- filter per channel vectorizes across its groups instead: each pixel
+-- loads a vector of channels in place of the broadcast (the "channel"
+-- form). Other depthwise layers keep the tiled kernel.
 --
 -- Tile placement, border classes and the code budget work as in plan.lua,
 -- with pixels in place of vector lanes. Filter tiles are outermost, so a
@@ -25,17 +29,45 @@ local M = {}
 
 local ceil_div = plan.ceil_div
 
+-- True when L takes the channel form: NHWC, depthwise, one filter each.
+function M.channel_form(L)
+  return L.layout == "nhwc" and L.groups > 1 and L.groups == L.channels
+         and L.filters == L.groups
+end
+
+-- The filters one weight vector runs along (a group's, or in the channel
+-- form all of them), or nil when the family does not apply.
+function M.vector_filters(L)
+  if M.channel_form(L) then return L.filters end
+  local fpg = L.filters // L.groups
+  return fpg > 1 and fpg or nil
+end
+
+-- Why the family does not apply to L on isa, or nil when it does. A
+-- target without a scatter (isa.fv_scatter false) stores filter vectors
+-- only where they lie side by side: in NHWC outputs.
+function M.why_not(L, isa)
+  if not isa.fv then return "the target has no filter-vector operations" end
+  if not M.vector_filters(L) then return "one filter per group (depthwise)" end
+  if not isa.fv_scatter and L.layout ~= "nhwc" then
+    return "the target has no scatter to store filter vectors into NCHW planes"
+  end
+  return nil
+end
+
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
 -- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
--- cycles per accumulator when the tile is stored.
+-- cycles per accumulator when the tile is stored, and a store of filters
+-- that lie side by side (NHWC) as much as the tiled kernel's.
 function M.tile_cost(L, G, isa, tv, tr, tp)
   local V = isa.lanes
-  local fpg = L.filters // L.groups
+  local fpg = M.vector_filters(L) or 1
   local taps = (L.channels // L.groups) * G.KH * G.KW
   local fmas = tv * tr * tp
-  local loads = tv + tr * tp
+  -- (the channel form loads a vector per pixel and filter vector)
+  local loads = tv + tr * tp * (M.channel_form(L) and tv or 1)
   local cycles = math.max(fmas / 2, loads / 2, 4)
-  local tile_cycles = taps * cycles + 9 * fmas
+  local tile_cycles = taps * cycles + (G.YF == 1 and 2 or 9) * fmas
   local nb = ceil_div(fpg, V)
   local useful = G.OH * G.OW * fpg
   local computed = ceil_div(G.OH, tr) * tr * ceil_div(G.OW, tp) * tp
@@ -45,7 +77,7 @@ end
 
 function M.choose_tile(L, isa)
   local G = plan.geometry(L)
-  local nb = ceil_div(L.filters // L.groups, isa.lanes)
+  local nb = ceil_div(M.vector_filters(L) or 1, isa.lanes)
   local best
   for tv = 1, math.min(nb, 4) do
     for tr = 1, math.min(G.OH, isa.registers) do
@@ -81,10 +113,12 @@ local function expand_region(G, tile, rc, cc)
         local rr, cr = rows[p.r], cols[p.j]
         if kh >= rr[1] and kh < rr[2] and kw >= cr[1] and kw < cr[2] then
           pixels[#pixels + 1] = { r = p.r, j = p.j,
-            x = (p.r * G.SH + kh * G.DH) * G.W + p.j * G.SW + kw * G.DW }
+            x = (p.r * G.SH + kh * G.DH) * G.XR + (p.j * G.SW + kw * G.DW) * G.XP }
         end
       end
       if #pixels > 0 then
+        -- w: the tap in the packed weights, which _pack orders (c, kh, kw)
+        -- whatever the layout.
         region.taps[#region.taps + 1] = { w = kh * G.KW + kw, pixels = pixels }
       end
     end
@@ -99,7 +133,8 @@ end
 
 -- The channel blocks convgen tune tries with fv tile t (see tune.lua).
 function M.block_choices(L, isa, t)
-  local nb = ceil_div(L.filters // L.groups, isa.lanes)
+  if M.channel_form(L) or not isa.fv_acc_load then return { L.channels // L.groups } end
+  local nb = ceil_div(M.vector_filters(L) or 1, isa.lanes)
   return plan.distinct_blocks(L.channels // L.groups, weight_bytes(L, isa.lanes, math.min(t.tv, nb)),
                               { 2 * plan.L1_BLOCK })
 end
@@ -108,16 +143,18 @@ end
 -- when this family does not apply or does not fit the budget. forced
 -- fixes the tile { tv, tr, tp }, forced_cb the channel block.
 function M.plan(L, isa, budget, forced, forced_cb)
-  if not isa.fv then return nil, "the target has no filter-vector operations" end
-  local fpg = L.filters // L.groups
-  if fpg == 1 then return nil, "one filter per group (depthwise)" end
+  local why = M.why_not(L, isa)
+  if why then return nil, why end
+  local fpg = M.vector_filters(L)
   local G = plan.geometry(L)
   local V = isa.lanes
   local cpg = L.channels // L.groups
   local tile = forced or M.choose_tile(L, isa)
   local nb = ceil_div(fpg, V)
   tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH), tp = math.min(tile.tp, G.OW) }
-  local cb = plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
+  -- Blocks reload partial sums with fv_acc_load, which not every target has.
+  local cb = isa.fv_acc_load and plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
+             or cpg
   local F = M.layout(L, G, V, tile, cpg, cb, budget)
   -- Blocks add border tiles: without them, the kernel may still fit.
   if not F and cb < cpg then F = M.layout(L, G, V, tile, cpg, cpg, budget) end
@@ -128,7 +165,11 @@ end
 
 -- The plan of tile with channel blocks of cb, or nil over the budget.
 function M.layout(L, G, V, tile, cpg, cb, budget)
-  local fpg = L.filters // L.groups
+  local fpg = M.vector_filters(L)
+  local channels = M.channel_form(L)
+  -- The channel form is one group of all the filters, each reading its
+  -- own channel: one channel's taps in the reduction.
+  local groups = channels and 1 or L.groups
   local nb = ceil_div(fpg, V)
   local rows = plan.axis_classes(G.OH, tile.tr, G.KH, function(o)
     return shape.tap_range(o, G.H, G.KH, G.SH, G.DH, G.PT)
@@ -141,7 +182,9 @@ function M.layout(L, G, V, tile, cpg, cb, budget)
     for _, cc in ipairs(cols) do
       local R = expand_region(G, tile, rc, cc)
       regions[#regions + 1] = R
-      for _, t in ipairs(R.taps) do per_channel = per_channel + tile.tv + #t.pixels * (1 + tile.tv) end
+      for _, t in ipairs(R.taps) do
+        per_channel = per_channel + tile.tv + #t.pixels * (channels and 2 * tile.tv or 1 + tile.tv)
+      end
       any_taps = any_taps or #R.taps > 0
     end
   end
@@ -154,9 +197,10 @@ function M.layout(L, G, V, tile, cpg, cb, budget)
   local K = cpg * L.kernel_h * L.kernel_w
   return {
     kind = "fv", G = G, V = V, tile = tile, cu = cu, cpg = cpg, fpg = fpg, cb = cb,
+    groups = groups, channels = channels,
     nb = nb, b_starts = plan.starts(nb, tile.tv), regions = regions,
     lines = overhead + per_channel * cu, budget = budget, any_taps = any_taps,
-    K = K, packed = L.groups * nb * V * (K + 1),
+    K = K, packed = groups * nb * V * (K + 1),
   }
 end
 

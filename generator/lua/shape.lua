@@ -53,8 +53,12 @@ function M.axis_classes(n, k, s, d, pb, out)
 end
 
 -- The weight tensor's dimensions in the layer's layout (the one place
--- that knows it): NCHW layers take PyTorch's [F][C/groups][KH][KW].
+-- that knows it): NCHW layers take PyTorch's [F][C/groups][KH][KW], NHWC
+-- layers TensorFlow Lite's [F][KH][KW][C/groups].
 function M.weight_dims(L)
+  if L.layout == "nhwc" then
+    return { L.filters, L.kernel_h, L.kernel_w, L.channels // L.groups }
+  end
   return { L.filters, L.channels // L.groups, L.kernel_h, L.kernel_w }
 end
 

@@ -38,7 +38,7 @@ for w in ([[auto break case char const continue default do double else enum
 end
 
 M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
-M.LAYOUTS = { "nchw" }
+M.LAYOUTS = { "nchw", "nhwc" }
 M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
 
 -- Field names accepted in conv2d { ... } and in its sub-tables.
@@ -341,8 +341,12 @@ local function resolve(raw, feed)
   end
   -- Which kernel <name>_run uses: chosen by the cost model, or forced.
   L.packed_kernel = word(ctx, "packed_kernel", f.packed_kernel, M.PACKED_KERNELS, "auto")
-  if L.packed_kernel == "filter_vectors" and L.filters // L.groups == 1 then
-    fail("%s: field 'packed_kernel': \"filter_vectors\" needs more than one filter per group", ctx)
+  -- (an NHWC depthwise layer with one filter per channel vectorizes its
+  -- channels instead: plan_fv.channel_form)
+  local channel_form = L.layout == "nhwc" and L.groups > 1 and L.groups == L.channels
+                       and L.filters == L.groups
+  if L.packed_kernel == "filter_vectors" and L.filters // L.groups == 1 and not channel_form then
+    fail("%s: field 'packed_kernel': \"filter_vectors\" needs more than one filter per group (or an NHWC depthwise layer with one filter per channel)", ctx)
   end
   if f.tile ~= nil then
     -- The register tile, as convgen tune records it: filters x output rows

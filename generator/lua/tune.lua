@@ -86,10 +86,10 @@ function M.candidates(L, isa, per_family)
       end
     end
   end
-  if isa.fv and fpg > 1 then
+  if not plan_fv.why_not(L, isa) then
     -- Tiles that fill every register too: the compilers fold the pixel
     -- broadcast into the multiply-add (pw_s2's 4x1x7 won that way).
-    local nb = plan.ceil_div(fpg, V)
+    local nb = plan.ceil_div(plan_fv.vector_filters(L), V)
     for tv = 1, math.min(nb, 4) do
       for tr = 1, math.min(G.OH, isa.registers) do
         for tp = 1, math.min(G.OW, isa.registers) do

@@ -41,20 +41,34 @@ function simd.load_fma(vtype, load_expr, targets, fma)
   return lines
 end
 
--- Apply act and store lanes [0, n) of the vector name at y + off. t
--- spells the target: lanes, spill (the store of a whole vector, for the
--- lane-by-lane activations), activate(name, act) (a statement, or nil
--- when act needs none) and store(p, n, name) (lines storing n lanes).
-function simd.store(t, name, y, off, n, act)
+-- Apply act and store lanes [0, n) of the vector name at y + off, lane l
+-- at (y + off)[l * stride]. t spells the target: lanes, spill (the store
+-- of a whole vector, for the lane-by-lane activations), activate(name,
+-- act) (a statement, or nil when act needs none), store(p, n, name)
+-- (lines storing n lanes side by side) and, optionally,
+-- store_strided(p, n, name, stride) (lines storing them stride apart;
+-- without it they are spilled and stored one by one).
+function simd.store(t, name, y, off, n, act, stride)
+  local lane = stride == 1 and "l" or ("l * " .. stride)
   if act.kind == "sigmoid" or act.kind == "tanh" then
     -- No vector exp: finish lane by lane.
-    return { string.format("{ float t[%d]; %s(t, %s); for (int l = 0; l < %d; ++l) %s[%s + l] = %s; }",
-                           t.lanes, t.spill, name, n, y, off, act.apply("t[l]")) }
+    return { string.format("{ float t[%d]; %s(t, %s); for (int l = 0; l < %d; ++l) %s[%s + %s] = %s; }",
+                           t.lanes, t.spill, name, n, y, off, lane, act.apply("t[l]")) }
   end
   local lines = {}
   local a = t.activate(name, act)
   if a then lines[#lines + 1] = a end
-  for _, line in ipairs(t.store(y .. " + " .. off, n, name)) do lines[#lines + 1] = line end
+  local p = y .. " + " .. off
+  local store
+  if stride == 1 then
+    store = t.store(p, n, name)
+  elseif t.store_strided then
+    store = t.store_strided(p, n, name, stride)
+  else
+    store = { string.format("{ float t[%d]; %s(t, %s); for (int l = 0; l < %d; ++l) (%s)[%s] = t[l]; }",
+                            t.lanes, t.spill, name, n, p, lane) }
+  end
+  for _, line in ipairs(store) do lines[#lines + 1] = line end
   return lines
 end
 

@@ -2,7 +2,7 @@
  * fuzz_generate.c - libFuzzer target: the bytes choose a valid layer of
  * small shape (every field: groups and depthwise, stride, dilation, each
  * padding form, kernel up to the padded input, bias, activation, batch,
- * code budget, forced tile, packed kernel), which is generated, compiled
+ * code budget, forced tile, packed kernel, layout), which is generated, compiled
  * in-process with TinyCC and run against the reference, plain and packed
  * entries both.
  *
@@ -116,6 +116,9 @@ static void spec_from_bytes(struct bytes *b, char *spec, size_t len)
     int kernel = pick(b, 0, 2);
     if (kernel == 1 || (kernel == 2 && fpg > 1))
         append(spec, len, "  packed_kernel = \"%s\",\n", kernel == 1 ? "tiled" : "filter_vectors");
+    /* Drawn last: an input that ends before it stays NCHW. */
+    if (pick(b, 0, 1))
+        append(spec, len, "  layout = \"nhwc\",\n");
     append(spec, len, "}\n");
 }
 

@@ -28,10 +28,12 @@ local function mask(lo, hi, n)
   return "_mm256_setr_epi32(" .. table.concat(m, ", ") .. ")"
 end
 
-function isa.prelude(L)
+-- The lines before the kernel: the deinterleave helper when input lanes
+-- are two floats apart (stride 2, or NHWC with two channels: plan P).
+function isa.prelude(L, P)
   isa.even = L.name .. "_even"
   local lines = simd.prelude(L)
-  if L.stride_w == 2 then
+  if P.G.SW * P.G.XP == 2 then
     for _, l in ipairs({
       "",
       "/* Elements 0, 2, ..., 14 of a and b = p[0..7], p[8..15]. */",
@@ -51,10 +53,16 @@ function isa.acc_init(name, init)
   return string.format("__m256 %s = _mm256_set1_ps(%s);", name, init)
 end
 
--- Load lanes [0, n) of name from y + off (partial sums of an earlier
--- channel block); the other lanes are zero.
-function isa.acc_load(name, y, off, n)
+-- Load lanes [0, n) of name from y + off, lanes stride apart (partial
+-- sums of an earlier channel block; stride nil means 1); the other lanes
+-- are zero.
+function isa.acc_load(name, y, off, n, stride)
   local p = y .. " + " .. off
+  if (stride or 1) ~= 1 then
+    local lanes = {}
+    for l = 0, 7 do lanes[#lanes + 1] = l < n and string.format("(%s)[%d]", p, l * stride) or "0.0f" end
+    return { string.format("%s = _mm256_setr_ps(%s);", name, table.concat(lanes, ", ")) }
+  end
   if n == 8 then return { string.format("%s = _mm256_loadu_ps(%s);", name, p) } end
   return { string.format("%s = _mm256_maskload_ps(%s, %s);", name, p, mask(0, n)) }
 end
@@ -124,9 +132,74 @@ local spelling = {
 }
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
--- act.apply spelling it for one float) and store lanes [0, n) at y + off.
-function isa.store(name, y, off, n, act)
-  return simd.store(spelling, name, y, off, n, act)
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off,
+-- stride apart.
+function isa.store(name, y, off, n, act, stride)
+  return simd.store(spelling, name, y, off, n, act, stride)
+end
+
+-- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 8
+-- filters, pixels broadcast. AVX2 has no scatter, so only NHWC outputs,
+-- where a vector's filters lie side by side, take this kernel.
+isa.fv = true
+isa.fv_scatter = false
+
+function isa.fv_prelude(stride)
+  assert(stride == 1, "avx2 filter vectors: contiguous stores only")
+  return {}
+end
+
+-- The mask of the first `live` lanes (a C expression).
+local function live_mask(live)
+  return string.format("_mm256_cmpgt_epi32(_mm256_set1_epi32(%s), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))", live)
+end
+
+function isa.fv_acc_init(name, ptr)
+  return string.format("__m256 %s = _mm256_loadu_ps(%s);", name, ptr)
+end
+
+function isa.fv_weights(n, base, offs)
+  local lines = {}
+  for v = 0, n - 1 do
+    lines[#lines + 1] = string.format("const __m256 wv%d = _mm256_loadu_ps(%s + %d);", v, base, offs[v])
+  end
+  return lines
+end
+
+function isa.fv_pixel_fma(x, xi, off, targets)
+  local lines = { string.format("{ const __m256 xp = _mm256_broadcast_ss(%s);", addr(x, xi, off)) }
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = _mm256_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
+-- vector at ptrs[v], of which the first lives[v] lanes exist (the others
+-- are not read: vmaskmovps).
+function isa.fv_channel_fma(ptrs, lives, targets)
+  local lines = {}
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("%s = _mm256_fmadd_ps(wv%d, _mm256_maskload_ps(%s, %s), %s);",
+                                      t, v - 1, ptrs[v], live_mask(lives[v]), t)
+  end
+  return lines
+end
+
+-- Apply the activation and store the first `live` lanes (a C expression)
+-- at p (stride is 1: see fv_prelude).
+function isa.fv_store(name, p, stride, live, act)
+  assert(stride == 1, "avx2 filter vectors: contiguous stores only")
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    return { string.format("{ float t[8]; _mm256_storeu_ps(t, %s); for (int l = 0; l < %s; ++l) (%s)[l] = %s; }",
+                           name, live, p, act.apply("t[l]")) }
+  end
+  local lines = {}
+  local a = activate_vector(name, act)
+  if a then lines[#lines + 1] = a end
+  lines[#lines + 1] = string.format("_mm256_maskstore_ps(%s, %s, %s);", p, live_mask(live), name)
+  return lines
 end
 
 return isa

@@ -37,10 +37,15 @@ function isa.acc_init(name, init)
   return string.format("__m512 %s = _mm512_set1_ps(%s);", name, init)
 end
 
--- Load lanes [0, n) of name from y + off (partial sums of an earlier
--- channel block); the other lanes are zero.
-function isa.acc_load(name, y, off, n)
+-- Load lanes [0, n) of name from y + off, lanes stride apart (partial
+-- sums of an earlier channel block; stride nil means 1); the other lanes
+-- are zero.
+function isa.acc_load(name, y, off, n, stride)
   local p = y .. " + " .. off
+  if (stride or 1) ~= 1 then
+    return { string.format("%s = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), %s, _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(%d)), %s, 4);",
+                           name, mask(0, n), stride, p) }
+  end
   if n == 16 then return { string.format("%s = _mm512_loadu_ps(%s);", name, p) } end
   return { string.format("%s = _mm512_maskz_loadu_ps(%s, %s);", name, mask(0, n), p) }
 end
@@ -113,22 +118,30 @@ local spelling = {
     if n == 16 then return { string.format("_mm512_storeu_ps(%s, %s);", p, name) } end
     return { string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name) }
   end,
+  store_strided = function(p, n, name, stride)
+    return { string.format("_mm512_mask_i32scatter_ps(%s, %s, _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(%d)), %s, 4);",
+                             p, mask(0, n), stride, name) }
+  end,
 }
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
--- act.apply spelling it for one float) and store lanes [0, n) at y + off.
-function isa.store(name, y, off, n, act)
-  return simd.store(spelling, name, y, off, n, act)
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off,
+-- stride apart.
+function isa.store(name, y, off, n, act, stride)
+  return simd.store(spelling, name, y, off, n, act, stride)
 end
 
 -- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 16
--- filters, pixels broadcast, stores scattered down the filter planes.
+-- filters, pixels broadcast, stores scattered down the filter planes
+-- (NCHW) or, where filters lie side by side (NHWC), plain masked stores.
 isa.fv = true
+isa.fv_scatter = true
 
--- The scatter offsets of 16 filter planes of ohw floats each.
-function isa.fv_prelude(ohw)
+-- The scatter offsets of 16 filters stride floats apart (none for 1).
+function isa.fv_prelude(stride)
+  if stride == 1 then return {} end
   local idx = {}
-  for l = 0, 15 do idx[#idx + 1] = tostring(l * ohw) end
+  for l = 0, 15 do idx[#idx + 1] = tostring(l * stride) end
   return { "const __m512i planes = _mm512_setr_epi32(" .. table.concat(idx, ", ") .. ");",
            "(void)planes;   /* unused when every store is lane by lane */" }
 end
@@ -137,12 +150,15 @@ function isa.fv_acc_init(name, ptr)
   return string.format("__m512 %s = _mm512_loadu_ps(%s);", name, ptr)
 end
 
--- Gather the first `live` lanes (a C expression) of name from p[l * ohw]
+-- Load the first `live` lanes (a C expression) of name from p[l * stride]
 -- (partial sums of an earlier channel block); the other lanes are zero.
--- The stride is the one fv_prelude set up.
-function isa.fv_acc_load(name, p, ohw, live)
+-- A stride other than 1 is the one fv_prelude set up, gathered.
+function isa.fv_acc_load(name, p, stride, live)
+  if stride == 1 then
+    return { string.format("%s = _mm512_maskz_loadu_ps((__mmask16)((1u << %s) - 1u), %s);", name, live, p) }
+  end
   return { string.format("%s = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)((1u << %s) - 1u), planes, %s, 4); /* %d */",
-                         name, live, p, ohw) }
+                         name, live, p, stride) }
 end
 
 function isa.fv_weights(n, base, offs)
@@ -163,6 +179,18 @@ function isa.fv_pixel_fma(x, xi, off, targets)
   return lines
 end
 
+-- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
+-- vector at ptrs[v], of which the first lives[v] lanes (C expressions)
+-- exist; the others are neither read nor used.
+function isa.fv_channel_fma(ptrs, lives, targets)
+  local lines = {}
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("%s = _mm512_fmadd_ps(wv%d, _mm512_maskz_loadu_ps((__mmask16)((1u << %s) - 1u), %s), %s);",
+                                      t, v - 1, lives[v], ptrs[v], t)
+  end
+  return lines
+end
+
 -- Apply the activation and store the first `live` lanes (a C expression)
 -- at p[l * stride].
 function isa.fv_store(name, p, stride, live, act)
@@ -174,7 +202,11 @@ function isa.fv_store(name, p, stride, live, act)
   end
   local a = activate_vector(name, act)
   if a then lines[#lines + 1] = a end
-  lines[#lines + 1] = string.format("_mm512_mask_i32scatter_ps(%s, (__mmask16)((1u << %s) - 1u), planes, %s, 4);", p, live, name)
+  if stride == 1 then
+    lines[#lines + 1] = string.format("_mm512_mask_storeu_ps(%s, (__mmask16)((1u << %s) - 1u), %s);", p, live, name)
+  else
+    lines[#lines + 1] = string.format("_mm512_mask_i32scatter_ps(%s, (__mmask16)((1u << %s) - 1u), planes, %s, 4);", p, live, name)
+  end
   return lines
 end
 

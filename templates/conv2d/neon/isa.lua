@@ -35,14 +35,16 @@ function isa.acc_init(name, init)
   return string.format("float32x4_t %s = vdupq_n_f32(%s);", name, init)
 end
 
--- Load lanes [0, n) of name from y + off (partial sums of an earlier
--- channel block); the other lanes are zero.
-function isa.acc_load(name, y, off, n)
+-- Load lanes [0, n) of name from y + off, lanes stride apart (partial
+-- sums of an earlier channel block; stride nil means 1); the other lanes
+-- are zero.
+function isa.acc_load(name, y, off, n, stride)
   local p = y .. " + " .. off
-  if n == 4 then return { string.format("%s = vld1q_f32(%s);", name, p) } end
+  stride = stride or 1
+  if n == 4 and stride == 1 then return { string.format("%s = vld1q_f32(%s);", name, p) } end
   local lines = { string.format("%s = vdupq_n_f32(0.0f);", name) }
   for k = 0, n - 1 do
-    lines[#lines + 1] = string.format("%s = vld1q_lane_f32(%s + %d, %s, %d);", name, p, k, name, k)
+    lines[#lines + 1] = string.format("%s = vld1q_lane_f32(%s + %d, %s, %d);", name, p, k * stride, name, k)
   end
   return lines
 end
@@ -127,12 +129,82 @@ local spelling = {
     end
     return lines
   end,
+  store_strided = function(p, n, name, stride)
+    local lines = {}
+    for k = 0, n - 1 do
+      lines[#lines + 1] = string.format("vst1q_lane_f32(%s + %d, %s, %d);", p, k * stride, name, k)
+    end
+    return lines
+  end,
 }
 
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
--- act.apply spelling it for one float) and store lanes [0, n) at y + off.
-function isa.store(name, y, off, n, act)
-  return simd.store(spelling, name, y, off, n, act)
+-- act.apply spelling it for one float) and store lanes [0, n) at y + off,
+-- stride apart.
+function isa.store(name, y, off, n, act, stride)
+  return simd.store(spelling, name, y, off, n, act, stride)
+end
+
+-- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 4
+-- filters, pixels broadcast. NEON has no scatter, so only NHWC outputs,
+-- where a vector's filters lie side by side, take this kernel. A partial
+-- vector (the last of a group's filters) goes through a small array, so
+-- no lane past the live ones is read or written.
+isa.fv = true
+isa.fv_scatter = false
+
+function isa.fv_prelude(stride)
+  assert(stride == 1, "neon filter vectors: contiguous stores only")
+  return {}
+end
+
+function isa.fv_acc_init(name, ptr)
+  return string.format("float32x4_t %s = vld1q_f32(%s);", name, ptr)
+end
+
+function isa.fv_weights(n, base, offs)
+  local lines = {}
+  for v = 0, n - 1 do
+    lines[#lines + 1] = string.format("const float32x4_t wv%d = vld1q_f32(%s + %d);", v, base, offs[v])
+  end
+  return lines
+end
+
+function isa.fv_pixel_fma(x, xi, off, targets)
+  local lines = { string.format("{ const float32x4_t xp = vld1q_dup_f32(%s);", addr(x, xi, off)) }
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format("  %s = vfmaq_f32(%s, wv%d, xp);", t, t, v - 1)
+  end
+  lines[#lines] = lines[#lines] .. " }"
+  return lines
+end
+
+-- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
+-- vector at ptrs[v], of which the first lives[v] lanes exist.
+function isa.fv_channel_fma(ptrs, lives, targets)
+  local lines = {}
+  for v, t in ipairs(targets) do
+    lines[#lines + 1] = string.format(
+      "if (%s == 4) { %s = vfmaq_f32(%s, wv%d, vld1q_f32(%s)); } else { float c[4] = { 0.0f, 0.0f, 0.0f, 0.0f }; for (int l = 0; l < %s; ++l) c[l] = (%s)[l]; %s = vfmaq_f32(%s, wv%d, vld1q_f32(c)); }",
+      lives[v], t, t, v - 1, ptrs[v], lives[v], ptrs[v], t, t, v - 1)
+  end
+  return lines
+end
+
+-- Apply the activation and store the first `live` lanes (a C expression)
+-- at p (stride is 1: see fv_prelude).
+function isa.fv_store(name, p, stride, live, act)
+  assert(stride == 1, "neon filter vectors: contiguous stores only")
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    return { string.format("{ float t[4]; vst1q_f32(t, %s); for (int l = 0; l < %s; ++l) (%s)[l] = %s; }",
+                           name, live, p, act.apply("t[l]")) }
+  end
+  local lines = {}
+  local a = activate_vector(name, act)
+  if a then lines[#lines + 1] = a end
+  lines[#lines + 1] = string.format("if (%s == 4) vst1q_f32(%s, %s); else { float t[4]; vst1q_f32(t, %s); for (int l = 0; l < %s; ++l) (%s)[l] = t[l]; }",
+                                    live, p, name, name, live, p)
+  return lines
 end
 
 return isa
