@@ -236,6 +236,14 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
         snprintf(blocks, sizeof blocks,
                  "channel_block = %d, tile = { filters = %d, rows = %d, vectors = %d },",
                  1 + (i / 4) % 2, 1 + (i / 8) % 2, 1 + (i / 16) % 2, 1 + (i / 32) % 2);
+    /* Every fourth layer, of those the avx512 sweep gives the filter-
+     * vectorized kernel, takes its tile rows in groups of one or two, with
+     * channel blocks of one or two (which only layers of more channels than
+     * that use), so that row groups are tested on shapes far smaller than
+     * those that earn them, with and without blocks. */
+    else if (i % 4 == 2)
+        snprintf(blocks, sizeof blocks, "row_group = %d, channel_block = %d,", 1 + (i / 4) % 2,
+                 1 + (i / 8) % 2);
 
     snprintf(buf, len,
              "conv2d { name = \"sweep%d\", batch = %d,\n"

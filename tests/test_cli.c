@@ -428,6 +428,41 @@ static void test_tuned_channel_blocks_steer_both_kernels(void **state)
     ts_rmtree(dir);
 }
 
+/* Row groups of the filter-vectorized kernel: forced by the spec (nine
+ * rows with padding 1 leave seven interior one-row tiles, three to a
+ * group: three groups, the borders in the first and the last), the
+ * kernel agrees with the reference; and chosen for resnet50_pw_s2, whose
+ * 1.6 MB input outgrows L2: 28 x 2 input rows x 512 channels x 4 bytes =
+ * 114688 bytes per output row, six rows in 768 KiB, 14 rows in 3 groups. */
+static void test_row_groups_are_forced_or_chosen_and_agree(void **state)
+{
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) {
+        print_message("this CPU has no AVX-512F: the filter-vectorized kernel cannot run here\n");
+        skip();
+    }
+    char dir[64], spec[96], tuned[112], bench[512];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/t.lua", dir);
+    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
+    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 20, height = 9, width = 11 },\n"
+                        "  filters = 40, kernel = 3, padding = 1, row_group = 3, activation = \"relu\" }\n");
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                         "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
+                         "        fv_tile = { vectors = 1, rows = 1, pixels = 4 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    assert_non_null(strstr(out, "vectors of 16 filters x 1 rows x 4 pixels"));
+    assert_non_null(strstr(out, "\npacked row groups: 3 over 9 output rows\n"));
+    if (convgen(NULL, "check", spec, "--target", "avx512", NULL, NULL) != 0)
+        fail_msg("check failed:\n%s%s", out, errout);
+    ts_rmtree(dir);
+
+    snprintf(bench, sizeof bench, "%s/specs/bench/bench_resnet50_pw_s2.lua", SOURCE_DIR);
+    assert_int_equal(convgen(NULL, "info", bench, "--target", "avx512", NULL, NULL), 0);
+    assert_non_null(strstr(out, "\npacked row groups: 3 over 14 output rows\n"));
+}
+
 /* The templates are inside the binary: an installed convgen works from
  * any directory, with nothing beside it. */
 static void test_installed_convgen_works_from_anywhere(void **state)
@@ -460,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_templates_override_and_check_catches_a_wrong_kernel),
         cmocka_unit_test(test_tune_records_a_choice_that_generate_reuses),
         cmocka_unit_test(test_tuned_channel_blocks_steer_both_kernels),
+        cmocka_unit_test(test_row_groups_are_forced_or_chosen_and_agree),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,8 +277,11 @@ static void test_saturating_activations_agree_on_every_target(void **state)
 /* Count spec's kernels that reduce in channel blocks: the tiled kernel
  * (*tiled; *overlap when its last filter tile overlaps the one before)
  * and the filter-vectorized one, forced on shape i as the avx512 sweep
- * forces it (*fv). The kernels say so in their comments. */
-static void count_blocks(const char *spec, int i, int *tiled, int *fv, int *overlap)
+ * forces it (*fv); and those whose filter-vectorized kernel takes its
+ * rows in groups (*grouped; *grouped_fv also in channel blocks). The
+ * kernels say so in their comments. */
+static void count_blocks(const char *spec, int i, int *tiled, int *fv, int *overlap,
+                         int *grouped, int *grouped_fv)
 {
     char text[1024], err[TS_ERRLEN];
     cg_sources src;
@@ -296,6 +299,9 @@ static void count_blocks(const char *spec, int i, int *tiled, int *fv, int *over
     *tiled += first && (!packed || first < packed);
     *fv += packed && strstr(packed, "in blocks of") != NULL;
     *overlap += strstr(src.c, "fskip") != NULL;
+    const char *rows = strstr(src.c, "row groups, each");
+    *grouped += rows != NULL;
+    *grouped_fv += rows && packed && strstr(packed, "in blocks of") != NULL;
     cg_sources_free(&src);
 }
 
@@ -308,7 +314,7 @@ static void test_sweep_covers_every_class(void **state)
     char spec[1024], err[TS_ERRLEN];
     int asym = 0, same = 0, dil = 0, grouped = 0, depthwise = 0, nobias = 0;
     int batch = 0, one = 0, whole = 0, bigstride = 0, budget = 0, strided = 0;
-    int blocked = 0, blocked_fv = 0, overlap = 0;
+    int blocked = 0, blocked_fv = 0, overlap = 0, rows = 0, rows_blocked = 0;
     int nhwc = 0, nhwc_grouped = 0, nhwc_depthwise = 0, nhwc_two = 0, nhwc_batch = 0;
     for (int i = 0; i < SWEEP_SHAPES; ++i) {
         ts_random_spec(&r, i, spec, sizeof spec);
@@ -328,7 +334,7 @@ static void test_sweep_covers_every_class(void **state)
         whole += p.kernel_h == p.height && p.kernel_w == p.width && p.out_h == 1 && p.out_w == 1;
         bigstride += p.stride_h > p.kernel_h && p.stride_w > p.kernel_w;
         budget += strstr(spec, "code_budget") != NULL;
-        count_blocks(spec, i, &blocked, &blocked_fv, &overlap);
+        count_blocks(spec, i, &blocked, &blocked_fv, &overlap, &rows, &rows_blocked);
         if (p.layout == CG_LAYOUT_NHWC) {
             ++nhwc;
             nhwc_grouped += p.groups > 1 && p.groups != p.channels;
@@ -358,6 +364,10 @@ static void test_sweep_covers_every_class(void **state)
     assert_true(nhwc_depthwise >= 15);
     assert_true(nhwc_two >= 10);
     assert_true(nhwc_batch >= 15);
+    print_message("sweep coverage: %d blocked tiled, %d blocked fv (%d overlapping), %d row-grouped "
+                  "(%d with blocks), %d nhwc\n", blocked, blocked_fv, overlap, rows, rows_blocked, nhwc);
+    assert_true(rows >= 20);
+    assert_true(rows_blocked >= 4);
 }
 
 static const char big_layer[] =

@@ -143,6 +143,7 @@ static void test_spec_zero_and_negative_sizes_are_refused(void **state)
     REJECTS_FIELD(GOOD ", batch = 0", "batch");
     REJECTS_FIELD(GOOD ", groups = 0", "groups");
     REJECTS_FIELD(GOOD ", channel_block = 0", "channel_block");
+    REJECTS_FIELD(GOOD ", row_group = 0", "row_group");
 }
 
 static void test_spec_non_integer_sizes_are_refused(void **state)

@@ -257,7 +257,7 @@ local function generate(i, opts)
   local fv_cb = L.channel_block or (fv_tile and fv_tile.cb)
   local P = plan.tiled(L, o.isa, o.budget, tile, cb)
   local F, why = nil, nil
-  if packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile, fv_cb) end
+  if packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile, fv_cb, L.row_group) end
   if packed_kernel == "filter_vectors" and not F then
     util.fail("%s:%d: layer '%s': field 'packed_kernel': no filter-vectorized kernel for target %s: %s",
               L.source, L.line, L.name, o.target, why)
@@ -508,6 +508,15 @@ function api.info(i, opts)
   end
   add_blocks("regions", "channel blocks", P)
   add_blocks("packed kernel", "packed channel blocks", F)
+  if F and F.row_groups then
+    for k, r in ipairs(rows) do
+      if r[1] == "packed kernel" then
+        table.insert(rows, k + 1, { "packed row groups", string.format("%d over %d output rows",
+                                                                         F.row_groups, F.G.OH) })
+        break
+      end
+    end
+  end
   local out = {}
   for _, r in ipairs(rows) do out[#out + 1] = r[1] .. ": " .. r[2] end
   return table.concat(out, "\n") .. "\n"

@@ -21,6 +21,13 @@
 -- used only when forced (or tuned): the partial sums go out and back in
 -- as scatters and gathers, which on resnet50's 1x1 layers cost more than
 -- the weights' L2 traffic they save.
+--
+-- Row groups: as the filter tiles are outermost, each of them reads the
+-- whole input again. When that input is larger than L2_BLOCK it falls out
+-- of L2 between filter tiles and comes from L3 every time, so the tile
+-- rows go in groups whose input fits, each group passing through every
+-- filter tile before the next starts (resnet50's 1x1 stride-2 layer: 8%).
+-- Only 1x1 kernels get them unasked (see M.row_groups).
 
 local plan = import "plan"
 local shape = import "shape"
@@ -54,6 +61,8 @@ function M.why_not(L, isa)
   end
   return nil
 end
+
+M.L2_BLOCK = 768 << 10          -- bytes of input a row group reads, meant to stay in L2
 
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
 -- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
@@ -141,8 +150,9 @@ end
 
 -- Plan the packed kernel of L for isa, or return nil (with the reason)
 -- when this family does not apply or does not fit the budget. forced
--- fixes the tile { tv, tr, tp }, forced_cb the channel block.
-function M.plan(L, isa, budget, forced, forced_cb)
+-- fixes the tile { tv, tr, tp }, forced_cb the channel block, forced_rg
+-- the output rows per row group (the tile's rows are lowered to fit).
+function M.plan(L, isa, budget, forced, forced_cb, forced_rg)
   local why = M.why_not(L, isa)
   if why then return nil, why end
   local fpg = M.vector_filters(L)
@@ -151,7 +161,7 @@ function M.plan(L, isa, budget, forced, forced_cb)
   local cpg = L.channels // L.groups
   local tile = forced or M.choose_tile(L, isa)
   local nb = ceil_div(fpg, V)
-  tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH), tp = math.min(tile.tp, G.OW) }
+  tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH, forced_rg or G.OH), tp = math.min(tile.tp, G.OW) }
   -- Blocks reload partial sums with fv_acc_load, which not every target has.
   local cb = isa.fv_acc_load and plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
              or cpg
@@ -160,7 +170,45 @@ function M.plan(L, isa, budget, forced, forced_cb)
   if not F and cb < cpg then F = M.layout(L, G, V, tile, cpg, cpg, budget) end
   if not F then return nil, "over the code budget" end
   F.cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp)
+  M.row_groups(L, F, forced_rg)
   return F
+end
+
+-- Split the row loops of plan F into F.row_groups groups (see the top of
+-- this file): rc.group_rows tile rows of each loop class per group, and
+-- the border rows before the loop in the first group (rc.group = 0), the
+-- others in the last. Forced (output rows per group) whenever a loop is
+-- longer, else only for 1x1 kernels whose input outgrows L2_BLOCK, with
+-- several filter tiles to share it: a larger kernel does enough work per
+-- input byte to hide the refetch (vgg16's 3x3 layer of 3.2 MB of input
+-- gained nothing from groups).
+function M.row_groups(L, F, forced)
+  local G, rows, longest = F.G, {}, nil
+  for _, R in ipairs(F.regions) do
+    local rc = R.rows
+    if not rows[rc] then
+      rows[rc] = true
+      rows[#rows + 1] = rc
+      if rc.loop and (not longest or rc.count > longest.count) then longest = rc end
+    end
+  end
+  if not longest then return end
+  local want = forced and math.max(1, forced // F.tile.tr)
+  if not want then
+    local per_row = F.tile.tr * G.SH * G.W * F.cpg * 4
+    if #F.b_starts < 2 or G.KH * G.KW > 1 or G.H * G.W * F.cpg * 4 <= M.L2_BLOCK then return end
+    want = math.max(1, M.L2_BLOCK // per_row)
+  end
+  local groups = ceil_div(longest.count, want)
+  if groups < 2 then return end
+  F.row_groups = groups
+  for _, rc in ipairs(rows) do
+    if rc.loop then
+      rc.group_rows = ceil_div(rc.count, groups)
+    else
+      rc.group = rc.at < longest.first and 0 or groups - 1
+    end
+  end
 end
 
 -- The plan of tile with channel blocks of cb, or nil over the budget.

@@ -44,7 +44,7 @@ M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget", "tile", "packed_kernel", "channel_block", "weights", "bias_values" }
+  "code_budget", "tile", "packed_kernel", "channel_block", "row_group", "weights", "bias_values" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
@@ -370,6 +370,12 @@ local function resolve(raw, feed)
     -- Channels per reduction block (both kernels; see generator/lua/plan.lua),
     -- as convgen tune records it; lowered to a divisor of channels/groups.
     L.channel_block = integer(ctx, "channel_block", f.channel_block, 1)
+  end
+
+  if f.row_group ~= nil then
+    -- Output rows per row group of the filter-vectorized kernel (see
+    -- generator/lua/plan_fv.lua); the tiled kernel has no row groups.
+    L.row_group = integer(ctx, "row_group", f.row_group, 1)
   end
 
   -- Index arithmetic in the kernels and the reference is done in C int.
