@@ -2,6 +2,7 @@
 #include "cg_files.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,12 @@
 
 int cg_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
+    return cg_read_file_max(path, SIZE_MAX, text, len, err, errlen);
+}
+
+int cg_read_file_max(const char *path, size_t max, char **text, size_t *len, char *err,
+                     size_t errlen)
+{
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t cap = 0, used = 0;
@@ -17,6 +24,12 @@ int cg_read_file(const char *path, char **text, size_t *len, char *err, size_t e
     if (!f)
         goto fail;
     for (;;) {
+        if (used > max) {
+            snprintf(err, errlen, "cannot read '%s': larger than %zu bytes", path, max);
+            fclose(f);
+            free(buf);
+            return -1;
+        }
         if (cap - used < 4096) {
             cap = cap ? cap * 2 : 16384;
             char *grown = realloc(buf, cap + 1);

@@ -13,6 +13,12 @@
  */
 int cg_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen);
 
+/* The same, failing once the file holds more than max bytes ("larger
+ * than"): for files whose size is known, so that a device or an
+ * absurd file cannot make convgen read without end. */
+int cg_read_file_max(const char *path, size_t max, char **text, size_t *len, char *err,
+                     size_t errlen);
+
 /* 1 if path names a directory, else 0. */
 int cg_is_directory(const char *path);
 

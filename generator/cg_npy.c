@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cg_files.h"
 
@@ -167,7 +168,20 @@ int cg_npy_read_f32(const char *path, const long long *dims, int ndims, const ch
     size_t len;
     *data = NULL;
     *nbytes = 0;
-    if (cg_read_file(path, &buf, &len, err, errlen) != 0)
+    /* Only a regular file, read no further than its header (at most
+     * 64 KiB in practice; 1 MiB allowed) and the data the spec expects
+     * could need: a device or a FIFO would never end. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        return -1;
+    }
+    const size_t header_max = (size_t)1 << 20, limit = (SIZE_MAX - header_max) / 4;
+    size_t values = 1;
+    for (int i = 0; i < ndims; ++i)
+        values = dims[i] <= 0 ? 0 : values > limit / (size_t)dims[i] ? limit : values * (size_t)dims[i];
+    const size_t max = header_max + 4 * values;
+    if (cg_read_file_max(path, max, &buf, &len, err, errlen) != 0)
         return -1;
     const unsigned char *u = (const unsigned char *)buf;
     struct header h;

@@ -84,8 +84,9 @@ static const char usage_tune[] =
 
 static const char usage_common[] =
     "\n"
-    "  --target T           generic (portable C99, default), avx2 (x86-64 AVX2+FMA)\n"
-    "                       or native (the best this machine supports)\n"
+    "  --target T           generic (portable C99, default), avx2 (x86-64 AVX2+FMA),\n"
+    "                       avx512 (x86-64 AVX-512F), neon (AArch64) or native\n"
+    "                       (the best this machine supports)\n"
     "  --code-budget N      lines of reduction code per kernel for layers\n"
     "                       without a code_budget field (default 4096)\n"
     "  --templates DIR      templates that override the built-in ones, by\n"

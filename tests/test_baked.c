@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cg_cc.h"
@@ -633,6 +634,27 @@ static void test_missing_npy_is_an_error_naming_it(void **state)
     expect_npy_error(*state, npy_spec, "No such file or directory");
 }
 
+/* A device or a FIFO would never end, and a huge file would be read
+ * whole: only a regular file, and no more than its expected size (plus
+ * room for any header), is read. */
+static void test_npy_that_is_no_regular_file_or_far_too_large_is_an_error(void **state)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/w.npy", (char *)*state);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    expect_npy_error(*state, npy_spec, "not a regular file");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    expect_npy_error(*state, npy_spec, "not a regular file");
+    assert_int_equal(unlink(path), 0);
+    /* 600 values want 2400 bytes: 4 MiB of header and data is far beyond. */
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 4 << 20), 0);
+    fclose(f);
+    expect_npy_error(*state, npy_spec, "larger than");
+}
+
 static void test_bias_npy_errors_name_the_bias_file(void **state)
 {
     const char *dir = *state;
@@ -691,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_npy_versions_two_and_three_load_and_others_do_not, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_npy_with_a_malformed_header_is_an_error, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_missing_npy_is_an_error_naming_it, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_npy_that_is_no_regular_file_or_far_too_large_is_an_error, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_bias_npy_errors_name_the_bias_file, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_weight_fields_follow_the_bias_rules, make_dir, remove_dir),
     };

@@ -88,6 +88,12 @@ static void test_network_input_that_does_not_match_names_both_layers(void **stat
             "  conv2d { name = \"b\", batch = 3, filters = 4, kernel = 1 },\n"
             "}\n",
             "net.lua:4: layer 'b'", "'batch'", "layer 'a'");
+    REJECTS("network {\n"
+            "  name = \"n\",\n"
+            "  conv2d { name = \"a\", " INPUT ", filters = 6, kernel = 3 },\n"
+            "  conv2d { name = \"b\", layout = \"nhwc\", filters = 4, kernel = 1 },\n"
+            "}\n",
+            "net.lua:4: layer 'b'", "'layout'", "\"nhwc\"", "layer 'a' (net.lua:3)");
 }
 
 static void test_network_a_matching_input_may_be_written_out(void **state)
