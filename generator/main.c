@@ -266,6 +266,7 @@ static int cmd_generate(const struct cli *c, cg_gen *g)
         if (rc == CG_OK)
             rc = cg_gen_network_emit(g, k, &src, err, sizeof err);
         if (rc != CG_OK) {
+            cg_network_free(&net);
             status = report(rc, err);
             break;
         }

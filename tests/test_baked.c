@@ -549,7 +549,7 @@ static void write_bad(const char *dir, int major, const char *descr, int fortran
                       const long long *dims, size_t nbytes)
 {
     char path[128], header[512];
-    static unsigned char data[NPY_COUNT * 4 + 64];
+    static unsigned char data[NPY_COUNT * 8 + 64];   /* the <f8 case writes 8 bytes a value */
     snprintf(path, sizeof path, "%s/w.npy", dir);
     ts_npy_header(header, sizeof header, descr, fortran, dims, 4);
     ts_write_npy_raw(path, major, header, data, nbytes);
