@@ -365,7 +365,7 @@ void ts_write_npy_raw(const char *path, int major, const char *header, const voi
     unsigned char len[4] = { (unsigned char)hl, (unsigned char)(hl >> 8), (unsigned char)(hl >> 16),
                              (unsigned char)(hl >> 24) };
     int ok = fwrite(magic, 1, 8, f) == 8 && fwrite(len, 1, major == 1 ? 2 : 4, f) == (major == 1 ? 2u : 4u)
-             && fwrite(header, 1, hl, f) == hl && fwrite(data, 1, nbytes, f) == nbytes;
+             && fwrite(header, 1, hl, f) == hl && (nbytes == 0 || fwrite(data, 1, nbytes, f) == nbytes);
     if (fclose(f) != 0 || !ok)
         fail_msg("cannot write %s", path);
 }
