@@ -252,6 +252,50 @@ static void test_forced_tiles_agree_with_the_reference(void **state)
     }
 }
 
+/* 1x1 NCHW layers whose filter tiles run innermost prefetch the next tile
+ * position's input (tiled.c.in). The prefetches are there, and the
+ * kernels agree, when the channels share out unevenly over the filter
+ * tiles (the last tiles prefetch fewer), with and without channel blocks,
+ * and with groups. */
+static void test_prefetching_1x1_kernels_agree_on_x86_targets(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"pf_blocked\", input = { channels = 40, height = 7, width = 9 },\n"
+        "  filters = 24, kernel = 1, tile = { filters = 4, rows = 1, vectors = 1 }, channel_block = 8 }\n",
+        "conv2d { name = \"pf_plain\", input = { channels = 5, height = 10, width = 10 },\n"
+        "  filters = 7, kernel = 1, activation = \"relu\", tile = { filters = 2, rows = 1, vectors = 1 } }\n",
+        "conv2d { name = \"pf_groups\", input = { channels = 8, height = 6, width = 6 },\n"
+        "  filters = 6, groups = 2, kernel = 1, tile = { filters = 2, rows = 1, vectors = 1 } }\n",
+    };
+    const char *targets[] = { "avx2", "avx512" };
+    const char *cpu[] = { "avx2", "avx512f" };
+    char err[TS_ERRLEN];
+    int ran = 0;
+    __builtin_cpu_init();
+    for (int t = 0; t < 2; ++t) {
+        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                     : __builtin_cpu_supports("avx512f"))) {
+            print_message("this CPU has no %s: its prefetching kernels cannot run here\n", cpu[t]);
+            continue;
+        }
+        for (int i = 0; i < 3; ++i) {
+            cg_gen *g = ts_gen_from_text("pf.lua", specs[i]);
+            cg_sources src;
+            cg_gen_options opts = { targets[t], 0, 0 };
+            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+            cg_gen_free(g);
+            if (!strstr(src.c, "_mm_prefetch"))
+                fail_msg("no prefetch in the %s kernel of:\n%s", targets[t], specs[i]);
+            cg_sources_free(&src);
+            check_spec_for(specs[i], targets[t], 1, 40 + (uint64_t)i);
+            ++ran;
+        }
+    }
+    if (!ran)
+        skip();
+}
+
 /* Long reductions drive outputs far past relu6's clamp and into the flat
  * ends of sigmoid and tanh, which small random layers rarely reach. */
 static void test_saturating_activations_agree_on_every_target(void **state)
@@ -566,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_sweep_avx2_kernels_agree_with_the_reference),
         cmocka_unit_test(test_sweep_avx512_kernels_agree_with_the_reference),
         cmocka_unit_test(test_forced_tiles_agree_with_the_reference),
+        cmocka_unit_test(test_prefetching_1x1_kernels_agree_on_x86_targets),
         cmocka_unit_test(test_saturating_activations_agree_on_every_target),
         cmocka_unit_test(test_code_budget_bounds_the_generated_code),
         cmocka_unit_test(test_code_budget_too_small_for_the_borders_is_an_input_error),

@@ -48,6 +48,7 @@ function isa.prelude(L, P)
 end
 
 isa.tap_end = simd.tap_end
+isa.prefetch = simd.prefetch
 
 function isa.acc_init(name, init)
   return string.format("__m256 %s = _mm256_set1_ps(%s);", name, init)
@@ -106,7 +107,7 @@ end
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
   return simd.load_fma("__m256", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
     return "_mm256_fmadd_ps(" .. w .. ", v, " .. acc .. ")"
-  end)
+  end, "x")
 end
 
 -- The statement applying a vectorizable activation to name, or nil.
@@ -167,7 +168,7 @@ function isa.fv_weights(n, base, offs)
 end
 
 function isa.fv_pixel_fma(x, xi, off, targets)
-  local lines = { string.format("{ const __m256 xp = _mm256_broadcast_ss(%s);", addr(x, xi, off)) }
+  local lines = { string.format("{ __m256 xp = _mm256_broadcast_ss(%s);", addr(x, xi, off)) .. simd.pin("xp", "x", #targets) }
   for v, t in ipairs(targets) do
     lines[#lines + 1] = string.format("  %s = _mm256_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
   end

@@ -32,6 +32,7 @@ end
 isa.prelude = simd.prelude
 
 isa.tap_end = simd.tap_end
+isa.prefetch = simd.prefetch
 
 function isa.acc_init(name, init)
   return string.format("__m512 %s = _mm512_set1_ps(%s);", name, init)
@@ -95,7 +96,7 @@ end
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
   return simd.load_fma("__m512", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
     return "_mm512_fmadd_ps(" .. w .. ", v, " .. acc .. ")"
-  end)
+  end, "v")
 end
 
 -- The statement applying a vectorizable activation to name, or nil.
@@ -170,8 +171,8 @@ function isa.fv_weights(n, base, offs)
 end
 
 function isa.fv_pixel_fma(x, xi, off, targets)
-  local lines = { string.format("{ const __m512 xp = _mm512_set1_ps(%s[%s %s %d]);", x, xi,
-                                off >= 0 and "+" or "-", math.abs(off)) }
+  local lines = { string.format("{ __m512 xp = _mm512_set1_ps(%s[%s %s %d]);", x, xi,
+                                off >= 0 and "+" or "-", math.abs(off)) .. simd.pin("xp", "v", #targets) }
   for v, t in ipairs(targets) do
     lines[#lines + 1] = string.format("  %s = _mm512_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
   end
