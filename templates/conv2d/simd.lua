@@ -49,17 +49,39 @@ function simd.pin(name, reg, uses)
   return string.format(" __asm__(\"\" : \"+%s\"(%s));", reg, name)
 end
 
--- One block: v = the vector load_expr (of type vtype), multiplied by w_j
--- and added into targets[j] for each j; fma(acc, w) spells one update;
--- reg, if given, the register constraint that pins v (simd.pin).
-function simd.load_fma(vtype, load_expr, targets, fma, reg)
-  local pin = simd.pin("v", reg, #targets)
-  local lines = { "{ " .. (pin == "" and "const " or "") .. vtype .. " v = " .. load_expr .. ";" .. pin }
+-- One block: var = expr (of type vtype), multiplied by weight j and added
+-- into targets[j] for each j; wname(j) names weight j, fma(acc, w, x)
+-- spells one update and reg, if given, pins var (simd.pin).
+local function fma_block(vtype, var, expr, targets, wname, fma, reg)
+  local pin = simd.pin(var, reg, #targets)
+  local lines = { "{ " .. (pin == "" and "const " or "") .. vtype .. " " .. var .. " = " .. expr .. ";" .. pin }
   for j, t in ipairs(targets) do
-    lines[#lines + 1] = "  " .. t .. " = " .. fma(t, "w" .. (j - 1)) .. ";"
+    lines[#lines + 1] = "  " .. t .. " = " .. fma(t, wname(j), var) .. ";"
   end
   lines[#lines] = lines[#lines] .. " }"
   return lines
+end
+
+-- The tiled kernel's block: v = the input vector load_expr, times the
+-- broadcast weight w(j-1), into targets[j].
+function simd.load_fma(vtype, load_expr, targets, fma, reg)
+  return fma_block(vtype, "v", load_expr, targets, function(j) return "w" .. (j - 1) end, fma, reg)
+end
+
+-- The filter-vectorized kernel's declarations of its weight vectors wv0 ..
+-- wv(n-1), vector v loaded by load(pointer) from base + offs[v].
+function simd.fv_weights(vtype, load, n, base, offs)
+  local lines = {}
+  for v = 0, n - 1 do
+    lines[#lines + 1] = string.format("const %s wv%d = %s;", vtype, v, load(string.format("%s + %d", base, offs[v])))
+  end
+  return lines
+end
+
+-- The filter-vectorized kernel's block: xp = the broadcast pixel bcast,
+-- times the weight vector wv(v-1), into targets[v].
+function simd.fv_pixel_fma(vtype, bcast, targets, fma, reg)
+  return fma_block(vtype, "xp", bcast, targets, function(v) return "wv" .. (v - 1) end, fma, reg)
 end
 
 -- Apply act and store lanes [0, n) of the vector name at y + off, lane l

@@ -104,10 +104,11 @@ local function load(x, xi, off, stride, lo, hi, room)
   return "_mm256_setr_ps(" .. table.concat(e, ", ") .. ")"
 end
 
+-- acc + w * x, spelled for both kernel families' blocks.
+local function fma(acc, w, x) return "_mm256_fmadd_ps(" .. w .. ", " .. x .. ", " .. acc .. ")" end
+
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
-  return simd.load_fma("__m256", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
-    return "_mm256_fmadd_ps(" .. w .. ", v, " .. acc .. ")"
-  end, "x")
+  return simd.load_fma("__m256", load(x, xi, off, stride, lo, hi, room), targets, fma, "x")
 end
 
 -- The statement applying a vectorizable activation to name, or nil.
@@ -160,20 +161,11 @@ function isa.fv_acc_init(name, ptr)
 end
 
 function isa.fv_weights(n, base, offs)
-  local lines = {}
-  for v = 0, n - 1 do
-    lines[#lines + 1] = string.format("const __m256 wv%d = _mm256_loadu_ps(%s + %d);", v, base, offs[v])
-  end
-  return lines
+  return simd.fv_weights("__m256", function(p) return "_mm256_loadu_ps(" .. p .. ")" end, n, base, offs)
 end
 
 function isa.fv_pixel_fma(x, xi, off, targets)
-  local lines = { string.format("{ __m256 xp = _mm256_broadcast_ss(%s);", addr(x, xi, off)) .. simd.pin("xp", "x", #targets) }
-  for v, t in ipairs(targets) do
-    lines[#lines + 1] = string.format("  %s = _mm256_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
-  end
-  lines[#lines] = lines[#lines] .. " }"
-  return lines
+  return simd.fv_pixel_fma("__m256", "_mm256_broadcast_ss(" .. addr(x, xi, off) .. ")", targets, fma, "x")
 end
 
 -- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the

@@ -93,10 +93,11 @@ local function load(x, xi, off, stride, lo, hi, room)
                        mask(lo, hi), stride, p)
 end
 
+-- acc + w * x, spelled for both kernel families' blocks.
+local function fma(acc, w, x) return "_mm512_fmadd_ps(" .. w .. ", " .. x .. ", " .. acc .. ")" end
+
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
-  return simd.load_fma("__m512", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
-    return "_mm512_fmadd_ps(" .. w .. ", v, " .. acc .. ")"
-  end, "v")
+  return simd.load_fma("__m512", load(x, xi, off, stride, lo, hi, room), targets, fma, "v")
 end
 
 -- The statement applying a vectorizable activation to name, or nil.
@@ -163,21 +164,12 @@ function isa.fv_acc_load(name, p, stride, live)
 end
 
 function isa.fv_weights(n, base, offs)
-  local lines = {}
-  for v = 0, n - 1 do
-    lines[#lines + 1] = string.format("const __m512 wv%d = _mm512_loadu_ps(%s + %d);", v, base, offs[v])
-  end
-  return lines
+  return simd.fv_weights("__m512", function(p) return "_mm512_loadu_ps(" .. p .. ")" end, n, base, offs)
 end
 
 function isa.fv_pixel_fma(x, xi, off, targets)
-  local lines = { string.format("{ __m512 xp = _mm512_set1_ps(%s[%s %s %d]);", x, xi,
-                                off >= 0 and "+" or "-", math.abs(off)) .. simd.pin("xp", "v", #targets) }
-  for v, t in ipairs(targets) do
-    lines[#lines + 1] = string.format("  %s = _mm512_fmadd_ps(wv%d, xp, %s);", t, v - 1, t)
-  end
-  lines[#lines] = lines[#lines] .. " }"
-  return lines
+  return simd.fv_pixel_fma("__m512", string.format("_mm512_set1_ps(%s[%s %s %d])", x, xi, off >= 0 and "+" or "-",
+                                                   math.abs(off)), targets, fma, "v")
 end
 
 -- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the

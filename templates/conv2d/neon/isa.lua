@@ -96,10 +96,13 @@ local function load(x, xi, off, stride, lo, hi, room)
                        half(x, xi, off, stride, lo, hi, room, 1))
 end
 
+-- acc + x * w: a block's update, the vector x being the tiled kernel's
+-- input or the filter-vectorized kernel's broadcast pixel.
+local function fma(acc, w, x) return "vfmaq_f32(" .. acc .. ", " .. x .. ", " .. w .. ")" end
+
+-- NEON multiply-adds take no memory operand: nothing to pin.
 function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
-  return simd.load_fma("float32x4_t", load(x, xi, off, stride, lo, hi, room), targets, function(acc, w)
-    return "vfmaq_f32(" .. acc .. ", v, " .. w .. ")"
-  end)
+  return simd.load_fma("float32x4_t", load(x, xi, off, stride, lo, hi, room), targets, fma)
 end
 
 -- The statement applying a vectorizable activation to name, or nil.
@@ -163,20 +166,11 @@ function isa.fv_acc_init(name, ptr)
 end
 
 function isa.fv_weights(n, base, offs)
-  local lines = {}
-  for v = 0, n - 1 do
-    lines[#lines + 1] = string.format("const float32x4_t wv%d = vld1q_f32(%s + %d);", v, base, offs[v])
-  end
-  return lines
+  return simd.fv_weights("float32x4_t", function(p) return "vld1q_f32(" .. p .. ")" end, n, base, offs)
 end
 
 function isa.fv_pixel_fma(x, xi, off, targets)
-  local lines = { string.format("{ const float32x4_t xp = vld1q_dup_f32(%s);", addr(x, xi, off)) }
-  for v, t in ipairs(targets) do
-    lines[#lines + 1] = string.format("  %s = vfmaq_f32(%s, wv%d, xp);", t, t, v - 1)
-  end
-  lines[#lines] = lines[#lines] .. " }"
-  return lines
+  return simd.fv_pixel_fma("float32x4_t", "vld1q_dup_f32(" .. addr(x, xi, off) .. ")", targets, fma)
 end
 
 -- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
