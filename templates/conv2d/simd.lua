@@ -37,13 +37,13 @@ function simd.broadcasts(n, base, offs, spell)
 end
 
 -- The statement that keeps name in a register (reg: the asm constraint of
--- the target's vector registers) when it is used more than `uses` once.
--- x86 multiply-adds take a memory operand, and gcc folds a load used by
--- several of them into each one: the tile then issues a load per
--- multiply-add and runs at the load ports' pace, not the FMA pipes'
--- (a 4x6 AVX-512 tile: 173 -> 209 GFLOP/s with the load kept in a
--- register). The empty asm makes the loaded value opaque, so it is
--- loaded once.
+-- the target's vector registers) when `uses` multiply-adds use it, two or
+-- more; "" otherwise. x86 multiply-adds take a memory operand, and gcc
+-- folds a load used by several of them into each one: the tile then
+-- issues a load per multiply-add and runs at the load ports' pace, not
+-- the FMA pipes' (a 4x6 AVX-512 tile: 173 -> 217 GFLOP/s with the load
+-- kept in a register). The empty asm makes the loaded value opaque, so
+-- it is loaded once.
 function simd.pin(name, reg, uses)
   if not reg or uses < 2 then return "" end
   return string.format(" __asm__(\"\" : \"+%s\"(%s));", reg, name)
