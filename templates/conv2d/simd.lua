@@ -28,8 +28,9 @@ function simd.addr(x, xi, off)
   return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
 end
 
--- Declarations of w0 .. w(n-1) = broadcast(base + offs[j]); spell(j, ptr)
--- gives one declaration.
+-- Declarations of n values, one for each of the pointers base + offs[j]
+-- (the tiled kernel's broadcast weights w0 .. w(n-1), the filter-vectorized
+-- kernel's weight vectors); spell(j, ptr) gives one declaration.
 function simd.broadcasts(n, base, offs, spell)
   local lines = {}
   for j = 0, n - 1 do lines[#lines + 1] = spell(j, base .. " + " .. offs[j]) end
@@ -71,11 +72,9 @@ end
 -- The filter-vectorized kernel's declarations of its weight vectors wv0 ..
 -- wv(n-1), vector v loaded by load(pointer) from base + offs[v].
 function simd.fv_weights(vtype, load, n, base, offs)
-  local lines = {}
-  for v = 0, n - 1 do
-    lines[#lines + 1] = string.format("const %s wv%d = %s;", vtype, v, load(string.format("%s + %d", base, offs[v])))
-  end
-  return lines
+  return simd.broadcasts(n, base, offs, function(v, p)
+    return string.format("const %s wv%d = %s;", vtype, v, load(p))
+  end)
 end
 
 -- The filter-vectorized kernel's block: xp = the broadcast pixel bcast,
