@@ -65,9 +65,10 @@ end
 M.L2_BLOCK = 768 << 10          -- bytes of input a row group reads, meant to stay in L2
 
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
--- weight loads and TR*TP broadcasts per tap; a scatter costs about eight
--- cycles per accumulator when the tile is stored, and a store of filters
--- that lie side by side (NHWC) as much as the tiled kernel's.
+-- weight loads and TR*TP broadcasts per tap; storing an accumulator costs
+-- about eight cycles as a scatter, three as a transpose into rows
+-- (isa.fv_store_rows), and a store of filters that lie side by side
+-- (NHWC) as much as the tiled kernel's.
 function M.tile_cost(L, G, isa, tv, tr, tp)
   local V = isa.lanes
   local fpg = M.vector_filters(L) or 1
@@ -76,7 +77,8 @@ function M.tile_cost(L, G, isa, tv, tr, tp)
   -- (the channel form loads a vector per pixel and filter vector)
   local loads = tv + tr * tp * (M.channel_form(L) and tv or 1)
   local cycles = math.max(fmas / 2, loads / 2, 4)
-  local tile_cycles = taps * cycles + (G.YF == 1 and 2 or 9) * fmas
+  local store = G.YF == 1 and 2 or isa.fv_store_rows and 3 or 9
+  local tile_cycles = taps * cycles + store * fmas
   local nb = ceil_div(fpg, V)
   local useful = G.OH * G.OW * fpg
   local computed = ceil_div(G.OH, tr) * tr * ceil_div(G.OW, tp) * tp

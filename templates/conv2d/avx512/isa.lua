@@ -139,13 +139,16 @@ end
 isa.fv = true
 isa.fv_scatter = true
 
--- The scatter offsets of 16 filters stride floats apart (none for 1).
+-- The scatter offsets of 16 filters stride floats apart (none for 1),
+-- and the last step of fv_store_rows' transpose.
 function isa.fv_prelude(stride)
   if stride == 1 then return {} end
   local idx = {}
   for l = 0, 15 do idx[#idx + 1] = tostring(l * stride) end
   return { "const __m512i planes = _mm512_setr_epi32(" .. table.concat(idx, ", ") .. ");",
-           "(void)planes;   /* unused when every store is lane by lane */" }
+           "const __m512i rows_lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);",
+           "const __m512i rows_hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);",
+           "(void)planes; (void)rows_lo; (void)rows_hi;   /* unused by some stores */" }
 end
 
 function isa.fv_acc_init(name, ptr)
@@ -200,6 +203,67 @@ function isa.fv_store(name, p, stride, live, act)
   else
     lines[#lines + 1] = string.format("_mm512_mask_i32scatter_ps(%s, (__mmask16)((1u << %s) - 1u), planes, %s, 4);", p, live, name)
   end
+  return lines
+end
+
+-- Apply the activation to the accumulators names (at most isa.fv_rows:
+-- 16 filters at each of #names consecutive pixels) and store them as the
+-- filters' rows: pixel j of filter l at p[l * stride + j]. A transpose in
+-- registers (unpacks, then a two-source permute) and a masked store per
+-- row cost far less than a scatter per pixel (resnet50's 1x1 layers: 14%
+-- faster in all). Rows at or past `live` (a C expression) are left out
+-- unless full says every vector is whole.
+isa.fv_rows = 8
+
+function isa.fv_store_rows(names, p, stride, live, full, act)
+  local n = #names
+  assert(n >= 1 and n <= isa.fv_rows, "fv_store_rows: 1 to 8 pixels")
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    local lines = {}
+    for j, name in ipairs(names) do
+      for _, line in ipairs(isa.fv_store(name, p .. " + " .. (j - 1), stride, live, act)) do lines[#lines + 1] = line end
+    end
+    return lines
+  end
+  local lines = { "{" }
+  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  for _, name in ipairs(names) do
+    local a = activate_vector(name, act)
+    if a then add("%s", a) end
+  end
+  -- a[j]: pixel j's 16 filters, zero past the run.
+  local a = {}
+  for j = 1, 8 do a[j] = names[j] or "_mm512_setzero_ps()" end
+  local function pd(e) return "_mm512_castps_pd(" .. e .. ")" end
+  -- Per 128-bit chunk q: s(2k) = filters 4q, 4q+1 of pixels 2k, 2k+1, s(2k+1) the next two filters;
+  -- then u(i) (pixels 0..3) and h(i) (pixels 4..7): filter 4q + i in chunk q.
+  for half = 0, (n > 4 and 1 or 0) do
+    local b, s, u = 4 * half, "ts" .. half .. "_", half == 0 and "tu" or "th"
+    for k = 0, 1 do
+      add("const __m512 %s%d = _mm512_unpacklo_ps(%s, %s), %s%d = _mm512_unpackhi_ps(%s, %s);",
+          s, 2 * k, a[b + 2 * k + 1], a[b + 2 * k + 2], s, 2 * k + 1, a[b + 2 * k + 1], a[b + 2 * k + 2])
+    end
+    add("const __m512 %s0 = _mm512_castpd_ps(_mm512_unpacklo_pd(%s, %s)), %s1 = _mm512_castpd_ps(_mm512_unpackhi_pd(%s, %s));",
+        u, pd(s .. 0), pd(s .. 2), u, pd(s .. 0), pd(s .. 2))
+    add("const __m512 %s2 = _mm512_castpd_ps(_mm512_unpacklo_pd(%s, %s)), %s3 = _mm512_castpd_ps(_mm512_unpackhi_pd(%s, %s));",
+        u, pd(s .. 1), pd(s .. 3), u, pd(s .. 1), pd(s .. 3))
+  end
+  local m = mask(0, n)
+  local function row(l, e)
+    local st = string.format("_mm512_mask_storeu_ps(%s + %d, %s, %s);", p, l * stride, m, e)
+    if full or l == 0 then add("%s", st) else add("if (%s > %d) %s", live, l, st) end
+  end
+  for i = 0, 3 do
+    local h = n > 4 and ("th" .. i) or "_mm512_setzero_ps()"
+    -- lo: filter i in lanes 0..7, filter 4 + i in 8..15; hi: 8 + i and 12 + i.
+    add("{ const __m512 lo = _mm512_permutex2var_ps(tu%d, rows_lo, %s), hi = _mm512_permutex2var_ps(tu%d, rows_hi, %s);", i, h, i, h)
+    row(i, "lo")
+    row(4 + i, "_mm512_shuffle_f32x4(lo, lo, 0xee)")
+    row(8 + i, "hi")
+    row(12 + i, "_mm512_shuffle_f32x4(hi, hi, 0xee)")
+    lines[#lines] = lines[#lines] .. " }"
+  end
+  lines[#lines + 1] = "}"
   return lines
 end
 
