@@ -107,8 +107,11 @@ function M.choose_tile(L, isa)
 end
 
 -- The taps of one region: for each (kh, kw), the pixels (row r, pixel j)
--- whose input lies inside the image, with their input offsets.
-local function expand_region(G, tile, rc, cc)
+-- whose input lies inside the image, with their input offsets. With
+-- roll_kh (one-row tiles only) kh becomes a loop over the row's range,
+-- R.kh_loop, and the taps are listed for kw only, their offsets relative
+-- to the loop's kh (as in plan.lua).
+local function expand_region(G, tile, rc, cc, roll_kh)
   local rows = rc.loop and plan.full_ranges(tile.tr, G.KH) or rc.ranges
   local cols = cc.loop and plan.full_ranges(tile.tp, G.KW) or cc.ranges
   local region = { rows = rc, cols = cc, taps = {}, pixels = {} }
@@ -117,12 +120,21 @@ local function expand_region(G, tile, rc, cc)
       if rows[r] and cols[j] then region.pixels[#region.pixels + 1] = { r = r, j = j } end
     end
   end
-  for kh = 0, G.KH - 1 do
+  local kh_list = {}
+  if roll_kh then
+    assert(tile.tr == 1, "roll_kh: one-row tiles only")
+    local rr = rows[0]
+    region.kh_loop = { from = rr[1], to = rr[2], x = G.DH * G.XR, w = G.KW }
+    if rr[2] > rr[1] then kh_list = { 0 } end
+  else
+    for kh = 0, G.KH - 1 do kh_list[#kh_list + 1] = kh end
+  end
+  for _, kh in ipairs(kh_list) do
     for kw = 0, G.KW - 1 do
       local pixels = {}
       for _, p in ipairs(region.pixels) do
         local rr, cr = rows[p.r], cols[p.j]
-        if kh >= rr[1] and kh < rr[2] and kw >= cr[1] and kw < cr[2] then
+        if (roll_kh or (kh >= rr[1] and kh < rr[2])) and kw >= cr[1] and kw < cr[2] then
           pixels[#pixels + 1] = { r = p.r, j = p.j,
             x = (p.r * G.SH + kh * G.DH) * G.XR + (p.j * G.SW + kw * G.DW) * G.XP }
         end
@@ -168,8 +180,10 @@ function M.plan(L, isa, budget, forced, forced_cb, forced_rg)
   local cb = isa.fv_acc_load and plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
              or cpg
   local F = M.layout(L, G, V, tile, cpg, cb, budget)
-  -- Blocks add border tiles: without them, the kernel may still fit.
+  -- Blocks add border tiles: without them, the kernel may still fit; a
+  -- one-row tile may also roll its kh loops (a 7x7 first layer's borders).
   if not F and cb < cpg then F = M.layout(L, G, V, tile, cpg, cpg, budget) end
+  if not F and tile.tr == 1 and G.KH > 1 then F = M.layout(L, G, V, tile, cpg, cb, budget, true) end
   if not F then return nil, "over the code budget" end
   F.cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp)
   M.row_groups(L, F, forced_rg)
@@ -213,8 +227,9 @@ function M.row_groups(L, F, forced)
   end
 end
 
--- The plan of tile with channel blocks of cb, or nil over the budget.
-function M.layout(L, G, V, tile, cpg, cb, budget)
+-- The plan of tile with channel blocks of cb (and kh loops with
+-- roll_kh), or nil over the budget.
+function M.layout(L, G, V, tile, cpg, cb, budget, roll_kh)
   local fpg = M.vector_filters(L)
   local channels = M.channel_form(L)
   -- The channel form is one group of all the filters, each reading its
@@ -230,7 +245,7 @@ function M.layout(L, G, V, tile, cpg, cb, budget)
   local regions, per_channel, any_taps = {}, 0, false
   for _, rc in ipairs(rows) do
     for _, cc in ipairs(cols) do
-      local R = expand_region(G, tile, rc, cc)
+      local R = expand_region(G, tile, rc, cc, roll_kh)
       regions[#regions + 1] = R
       for _, t in ipairs(R.taps) do
         per_channel = per_channel + tile.tv + #t.pixels * (channels and 2 * tile.tv or 1 + tile.tv)

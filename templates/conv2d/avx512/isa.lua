@@ -148,7 +148,9 @@ function isa.fv_prelude(stride)
   return { "const __m512i planes = _mm512_setr_epi32(" .. table.concat(idx, ", ") .. ");",
            "const __m512i rows_lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);",
            "const __m512i rows_hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);",
-           "(void)planes; (void)rows_lo; (void)rows_hi;   /* unused by some stores */" }
+           "const __m512i back_lo = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);",
+           "const __m512i back_hi = _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);",
+           "(void)planes; (void)rows_lo; (void)rows_hi; (void)back_lo; (void)back_hi;   /* unused by some tiles */" }
 end
 
 function isa.fv_acc_init(name, ptr)
@@ -215,6 +217,22 @@ end
 -- unless full says every vector is whole.
 isa.fv_rows = 8
 
+-- The lines transposing, within each 128-bit chunk, the 4x4 block of
+-- the vectors src (four C expressions) into the variables dst (four
+-- names): lane k of dst[i+1] is lane i of src[k+1], in every chunk. tmp
+-- prefixes the temporaries.
+local function transpose4(add, src, dst, tmp)
+  local function pd(e) return "_mm512_castps_pd(" .. e .. ")" end
+  for k = 0, 1 do
+    add("const __m512 %s%d = _mm512_unpacklo_ps(%s, %s), %s%d = _mm512_unpackhi_ps(%s, %s);",
+        tmp, 2 * k, src[2 * k + 1], src[2 * k + 2], tmp, 2 * k + 1, src[2 * k + 1], src[2 * k + 2])
+  end
+  for k = 0, 1 do
+    add("%s = _mm512_castpd_ps(_mm512_unpacklo_pd(%s, %s)); %s = _mm512_castpd_ps(_mm512_unpackhi_pd(%s, %s));",
+        dst[2 * k + 1], pd(tmp .. k), pd(tmp .. (k + 2)), dst[2 * k + 2], pd(tmp .. k), pd(tmp .. (k + 2)))
+  end
+end
+
 function isa.fv_store_rows(names, p, stride, live, full, act)
   local n = #names
   assert(n >= 1 and n <= isa.fv_rows, "fv_store_rows: 1 to 8 pixels")
@@ -231,23 +249,13 @@ function isa.fv_store_rows(names, p, stride, live, full, act)
     local a = activate_vector(name, act)
     if a then add("%s", a) end
   end
-  -- a[j]: pixel j's 16 filters, zero past the run.
+  -- a[j]: pixel j's 16 filters, zero past the run. In chunk q of tu(i)
+  -- (pixels 0..3) and th(i) (pixels 4..7): filter 4q + i.
   local a = {}
   for j = 1, 8 do a[j] = names[j] or "_mm512_setzero_ps()" end
-  local function pd(e) return "_mm512_castps_pd(" .. e .. ")" end
-  -- Per 128-bit chunk q: s(2k) = filters 4q, 4q+1 of pixels 2k, 2k+1, s(2k+1) the next two filters;
-  -- then u(i) (pixels 0..3) and h(i) (pixels 4..7): filter 4q + i in chunk q.
-  for half = 0, (n > 4 and 1 or 0) do
-    local b, s, u = 4 * half, "ts" .. half .. "_", half == 0 and "tu" or "th"
-    for k = 0, 1 do
-      add("const __m512 %s%d = _mm512_unpacklo_ps(%s, %s), %s%d = _mm512_unpackhi_ps(%s, %s);",
-          s, 2 * k, a[b + 2 * k + 1], a[b + 2 * k + 2], s, 2 * k + 1, a[b + 2 * k + 1], a[b + 2 * k + 2])
-    end
-    add("const __m512 %s0 = _mm512_castpd_ps(_mm512_unpacklo_pd(%s, %s)), %s1 = _mm512_castpd_ps(_mm512_unpackhi_pd(%s, %s));",
-        u, pd(s .. 0), pd(s .. 2), u, pd(s .. 0), pd(s .. 2))
-    add("const __m512 %s2 = _mm512_castpd_ps(_mm512_unpacklo_pd(%s, %s)), %s3 = _mm512_castpd_ps(_mm512_unpackhi_pd(%s, %s));",
-        u, pd(s .. 1), pd(s .. 3), u, pd(s .. 1), pd(s .. 3))
-  end
+  add("__m512 tu0, tu1, tu2, tu3%s;", n > 4 and ", th0, th1, th2, th3" or "")
+  transpose4(add, { a[1], a[2], a[3], a[4] }, { "tu0", "tu1", "tu2", "tu3" }, "ts")
+  if n > 4 then transpose4(add, { a[5], a[6], a[7], a[8] }, { "th0", "th1", "th2", "th3" }, "tt") end
   local m = mask(0, n)
   local function row(l, e)
     local st = string.format("_mm512_mask_storeu_ps(%s + %d, %s, %s);", p, l * stride, m, e)
@@ -263,6 +271,37 @@ function isa.fv_store_rows(names, p, stride, live, full, act)
     row(12 + i, "_mm512_shuffle_f32x4(hi, hi, 0xee)")
     lines[#lines] = lines[#lines] .. " }"
   end
+  lines[#lines + 1] = "}"
+  return lines
+end
+
+-- The inverse of fv_store_rows, for the partial sums of an earlier
+-- channel block: load the rows of the first `live` filters and transpose
+-- them into the accumulators names; the other lanes are zero.
+function isa.fv_load_rows(names, p, stride, live, full)
+  local n = #names
+  assert(n >= 1 and n <= isa.fv_rows, "fv_load_rows: 1 to 8 pixels")
+  local lines = { "{" }
+  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  local m = mask(0, n)
+  local function row(l)
+    local k = (full or l == 0) and m or string.format("(__mmask16)(%s > %d ? %s : 0)", live, l, m)
+    return string.format("_mm512_maskz_loadu_ps(%s, %s + %d)", k, p, l * stride)
+  end
+  add("__m512 tu0, tu1, tu2, tu3%s;", n > 4 and ", th0, th1, th2, th3" or "")
+  for i = 0, 3 do
+    -- lo: filter i's row in lanes 0..7, filter 4 + i's in 8..15; hi: 8 + i and 12 + i.
+    add("{ const __m512 lo = _mm512_shuffle_f32x4(%s, %s, 0x44), hi = _mm512_shuffle_f32x4(%s, %s, 0x44);",
+        row(i), row(4 + i), row(8 + i), row(12 + i))
+    add("  tu%d = _mm512_permutex2var_ps(lo, back_lo, hi);%s }", i,
+        n > 4 and string.format(" th%d = _mm512_permutex2var_ps(lo, back_hi, hi);", i) or "")
+  end
+  -- The pixels past the run go to spare variables, left unused.
+  local a = {}
+  for j = 1, 8 do a[j] = names[j] or ("tx" .. j) end
+  if n < 8 then add("__m512 %s; (void)%s;", table.concat(a, ", ", n + 1), table.concat(a, "; (void)", n + 1)) end
+  transpose4(add, { "tu0", "tu1", "tu2", "tu3" }, { a[1], a[2], a[3], a[4] }, "ts")
+  if n > 4 then transpose4(add, { "th0", "th1", "th2", "th3" }, { a[5], a[6], a[7], a[8] }, "tt") end
   lines[#lines + 1] = "}"
   return lines
 end
