@@ -76,9 +76,10 @@ static const char usage_tune[] =
     "\n"
     "For every layer, build the candidate kernels the cost model ranks best\n"
     "(tile shapes of the tiled and, where the target has it, the filter-\n"
-    "vectorized family) with the system compiler (cc -O3 -march=native),\n"
-    "check each against the reference, time its packed entry on this machine\n"
-    "(median of 7 samples) and write the fastest to SPEC.tuned beside each\n"
+    "vectorized family, and the whole-plane kernel where it applies) with\n"
+    "the system compiler (cc -O3 -march=native), check each against the\n"
+    "reference, time its packed entry on this machine (median of 7\n"
+    "samples) and write the fastest to SPEC.tuned beside each\n"
     "spec. generate, check and info then use the recorded choices for that\n"
     "target without timing again; fields set in the spec itself still win.\n";
 

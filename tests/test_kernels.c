@@ -601,6 +601,82 @@ static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
     }
 }
 
+/* The whole-plane kernel (plan_plane.lua) of small stride-1 NCHW planes
+ * whose padding keeps the width: each tap is a shifted, masked load of
+ * the flattened plane. Depthwise as in DS-CNN; several filters per tile
+ * with the last tile pulled back; dilation; uneven padding with fewer
+ * output rows than input rows; a plane smaller than a vector; a batch;
+ * and an activation finished lane by lane. */
+static void test_whole_plane_kernels_agree_on_x86_targets(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"pl_dw\", input = { channels = 12, height = 25, width = 5 }, groups = 12,\n"
+        "  filters = 12, kernel = 3, padding = 1, activation = \"relu\", packed_kernel = \"planes\" }\n",
+        "conv2d { name = \"pl_dil\", input = { channels = 6, height = 9, width = 7 }, batch = 2,\n"
+        "  filters = 10, kernel = 3, dilation = 2, padding = 2, activation = \"leaky_relu\",\n"
+        "  packed_kernel = \"planes\" }\n",
+        "conv2d { name = \"pl_uneven\", input = { channels = 4, height = 6, width = 11 },\n"
+        "  filters = 5, kernel = { height = 2, width = 4 }, padding = { top = 0, bottom = 0, left = 1, right = 2 },\n"
+        "  bias = false, packed_kernel = \"planes\" }\n",
+        "conv2d { name = \"pl_tiny\", input = { channels = 3, height = 2, width = 3 },\n"
+        "  filters = 4, kernel = 3, padding = 1, activation = \"sigmoid\", packed_kernel = \"planes\" }\n",
+    };
+    const char *targets[] = { "avx2", "avx512" };
+    const char *cpu[] = { "avx2", "avx512f" };
+    char err[TS_ERRLEN];
+    int ran = 0;
+    __builtin_cpu_init();
+    for (int t = 0; t < 2; ++t) {
+        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                     : __builtin_cpu_supports("avx512f"))) {
+            print_message("this CPU has no %s: its whole-plane kernels cannot run here\n", cpu[t]);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i) {
+            cg_gen *g = ts_gen_from_text("pl.lua", specs[i]);
+            cg_sources src;
+            cg_gen_options opts = { targets[t], 0, 0 };
+            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+            cg_gen_free(g);
+            if (!strstr(src.c, "whole-plane kernel"))
+                fail_msg("no whole-plane kernel in the %s code of:\n%s", targets[t], specs[i]);
+            cg_sources_free(&src);
+            check_spec_for(specs[i], targets[t], 1, 60 + (uint64_t)i);
+            ++ran;
+        }
+    }
+    if (!ran)
+        skip();
+}
+
+/* packed_kernel = "planes" where the family does not apply is an input
+ * error naming the field and the reason. */
+static void test_planes_that_do_not_apply_are_refused(void **state)
+{
+    (void)state;
+    static const struct { const char *target, *layer, *why; } cases[] = {
+        { "generic", "kernel = 3, padding = 1", "no masked loads" },
+        { "avx512", "kernel = 3, padding = 1, stride = 2", "stride 1" },
+        { "avx512", "kernel = 3", "as wide as the input" },
+        { "avx512", "kernel = 3, padding = 1, layout = \"nhwc\"", "NCHW" },
+        { "avx2", "kernel = 3, padding = 1, code_budget = 120", "code budget" },
+    };
+    char spec[512], err[TS_ERRLEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"pl\", input = { channels = 3, height = 6, width = 6 },\n"
+                 "  filters = 4, packed_kernel = \"planes\", %s }\n", cases[i].layer);
+        cg_gen *g = ts_gen_from_text("pl.lua", spec);
+        cg_gen_options opts = { cases[i].target, 0, 0 };
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+        cg_gen_free(g);
+        if (!strstr(err, "pl.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
+            fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +695,8 @@ int main(void)
         cmocka_unit_test(test_nhwc_packed_entry_stores_filter_vectors_whole),
         cmocka_unit_test(test_filter_vectors_a_target_cannot_run_are_refused),
         cmocka_unit_test(test_nhwc_depthwise_channel_blocks_agree_on_every_target),
+        cmocka_unit_test(test_whole_plane_kernels_agree_on_x86_targets),
+        cmocka_unit_test(test_planes_that_do_not_apply_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@ local shape = import "shape"
 local spec = import "spec"
 local plan = import "plan"
 local plan_fv = import "plan_fv"
+local plan_plane = import "plan_plane"
 local tune = import "tune"
 local template = import "template"
 local network = import "network"
@@ -116,7 +117,8 @@ end
 local function best_cost(L, isa, budget)
   local _, cost = plan.choose_tile(L, isa)
   local F = plan_fv.plan(L, isa, budget)
-  return F and math.min(cost, F.cost) or cost
+  local Q = plan_plane.plan(L, isa, budget)
+  return math.min(cost, F and F.cost or cost, Q and Q.cost or cost)
 end
 
 -- "native": of the targets this CPU runs, the one the cost model expects
@@ -231,10 +233,11 @@ local function banner(L, relpath)
     " */", host.version, basename(L.source), L.name, L.line, relpath)
 end
 
--- Generate layer i: returns the .c source, the .h source, the plans and
--- the resolved options. The plain entry runs the tiled kernel; the packed
--- entry runs the filter-vectorized one where the target has it and the
--- model says it is faster, else the same tiled kernel.
+-- Generate layer i: returns the .c source, the .h source, the plans (the
+-- tiled P, and for the packed entry the filter-vectorized F or the
+-- whole-plane Q, or neither), the resolved options and the zero-skipping
+-- stats. The plain entry runs the tiled kernel; the packed entry runs
+-- whichever family the model (or the tuner) finds fastest.
 local function generate(i, opts)
   local L = layer(i)
   host.set_context(string.format("%s:%d: layer '%s'", L.source, L.line, L.name))
@@ -256,20 +259,34 @@ local function generate(i, opts)
   local cb = L.channel_block or (tile and tile.cb)
   local fv_cb = L.channel_block or (fv_tile and fv_tile.cb)
   local P = plan.tiled(L, o.isa, o.budget, tile, cb)
-  local F, why = nil, nil
-  if packed_kernel ~= "tiled" then F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile, fv_cb, L.row_group) end
+  local F, Q, why = nil, nil, nil
+  if packed_kernel == "auto" or packed_kernel == "filter_vectors" then
+    F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile, fv_cb, L.row_group)
+  end
   if packed_kernel == "filter_vectors" and not F then
     util.fail("%s:%d: layer '%s': field 'packed_kernel': no filter-vectorized kernel for target %s: %s",
               L.source, L.line, L.name, o.target, why)
   end
-  if F and packed_kernel == "auto"
-     and F.cost >= plan.tile_cost(L, P.G, o.isa, P.tile.tf, P.tile.tr, P.tile.tv) then
-    F = nil
+  -- (a baked layer's packed entry is its plain one: no planes)
+  if (packed_kernel == "auto" and not L.baked) or packed_kernel == "planes" then
+    Q, why = plan_plane.plan(L, o.isa, o.budget)
+  end
+  if packed_kernel == "planes" and not Q then
+    util.fail("%s:%d: layer '%s': field 'packed_kernel': no whole-plane kernel for target %s: %s",
+              L.source, L.line, L.name, o.target, why)
+  end
+  if packed_kernel == "auto" then
+    local cost = plan.tile_cost(L, P.G, o.isa, P.tile.tf, P.tile.tr, P.tile.tv)
+    if F and F.cost >= cost then F = nil end
+    cost = F and F.cost or cost
+    if Q and Q.cost >= cost then Q = nil end
+    if Q then F = nil end
   end
   local sizes = shape.sizes(L)
   local act = activation(L)
   local kernel_path = "conv2d/tiled.c.in"
-  local packed_path = F and "conv2d/packed_fv.c.in" or "conv2d/packed_same.c.in"
+  local packed_path = F and "conv2d/packed_fv.c.in" or Q and "conv2d/packed_plane.c.in"
+                      or "conv2d/packed_same.c.in"
   local header_path = "conv2d/header.h.in"
   local isa_path = "conv2d/" .. o.target .. "/isa.lua"
   local stats = { skipped = 0, kept = 0 }
@@ -301,7 +318,7 @@ local function generate(i, opts)
     end
   else
     c = render(kernel_path, tiled_vars)
-      .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = false })
+      .. render(packed_path, { L = L, F = F, Q = Q, isa = o.isa, act = act, S = sizes, baked = false })
   end
   local h = render(header_path, {
     L = L, C = shape.counts(L), S = sizes, isa = o.isa,
@@ -309,7 +326,7 @@ local function generate(i, opts)
     banner = banner(L, header_path),
     NAME = L.name:upper(), guard = "CONVGEN_" .. L.name:upper() .. "_H",
   })
-  return c, h, P, o, F, stats
+  return c, h, P, o, F, stats, Q
 end
 
 -- Layer i's sources and how to build them: c, h, target, tinycc, cflags.
@@ -323,7 +340,7 @@ function api.candidates(i, opts)
   end
   local o = options(L, opts)
   local key = i .. "/" .. o.target
-  candidate_cache[key] = candidate_cache[key] or tune.candidates(L, o.isa, 4)
+  candidate_cache[key] = candidate_cache[key] or tune.candidates(L, o.isa, 4, o.budget)
   local names = {}
   for k, v in ipairs(candidate_cache[key]) do names[k] = tune.describe(v) end
   return names
@@ -440,7 +457,7 @@ end
 -- key: value lines describing layer i.
 function api.info(i, opts)
   local L = layer(i)
-  local c, h, P, o, F, stats = generate(i, opts)
+  local c, h, P, o, F, stats, Q = generate(i, opts)
   local n = shape.counts(L)
   local _, code_lines = c:gsub("\n", "")
   local nhwc = L.layout == "nhwc"   -- dimensions in the layout's order
@@ -471,7 +488,10 @@ function api.info(i, opts)
         #P.regions, P.lines, P.budget, P.cu) },
     { "code size", string.format("%d bytes, %d lines (.c) + %d bytes (.h)", #c, code_lines, #h) },
     { "packed kernel", F and string.format("filter-vectorized: %d vectors of %d filters x %d rows x %d pixels; %d lines of reduction code",
-        F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines) or "the tiled kernel above" },
+        F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines)
+      or Q and string.format("whole plane: %d filters x %d vectors of %d pixels (the %dx%d plane%s); %d lines of reduction code",
+        Q.tf, Q.nv, Q.V, L.out_h, L.out_w, #Q.runs > 1 and (", in " .. #Q.runs .. " runs") or "", Q.lines)
+      or "the tiled kernel above" },
     { "packed weights", string.format("%d floats", F and F.packed or shape.sizes(L).packed) },
     { "workspace bytes", "0" },
   }

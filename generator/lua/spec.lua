@@ -39,7 +39,7 @@ end
 
 M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
 M.LAYOUTS = { "nchw", "nhwc" }
-M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors" }
+M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors", "planes" }
 
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
@@ -347,6 +347,9 @@ local function resolve(raw, feed)
                        and L.filters == L.groups
   if L.packed_kernel == "filter_vectors" and L.filters // L.groups == 1 and not channel_form then
     fail("%s: field 'packed_kernel': \"filter_vectors\" needs more than one filter per group (or an NHWC depthwise layer with one filter per channel)", ctx)
+  end
+  if L.packed_kernel == "planes" and f.weights ~= nil then
+    fail("%s: field 'packed_kernel': \"planes\" is not for layers with baked weights (their kernel is the tiled one, which leaves out zero weights)", ctx)
   end
   if f.tile ~= nil then
     -- The register tile, as convgen tune records it: filters x output rows

@@ -18,6 +18,7 @@
 local util = import "util"
 local plan = import "plan"
 local plan_fv = import "plan_fv"
+local plan_plane = import "plan_plane"
 
 local M = {}
 
@@ -40,7 +41,8 @@ function M.parse(path, text, sandbox_call)
       fail("%s:%d: tuned { } needs layer and target strings", path, line)
     end
     local r = { packed_kernel = t.packed_kernel or "auto" }
-    if r.packed_kernel ~= "auto" and r.packed_kernel ~= "tiled" and r.packed_kernel ~= "filter_vectors" then
+    if r.packed_kernel ~= "auto" and r.packed_kernel ~= "tiled" and r.packed_kernel ~= "filter_vectors"
+       and r.packed_kernel ~= "planes" then
       fail("%s:%d: tuned: unknown packed_kernel %q", path, line, tostring(r.packed_kernel))
     end
     if t.tile then
@@ -70,7 +72,7 @@ end
 -- tiles of each kernel family, best first, then its good ones with the
 -- fewest loads per multiply-add;
 -- each unblocked and with the channel blocks plan.block_choices gives.
-function M.candidates(L, isa, per_family)
+function M.candidates(L, isa, per_family, budget)
   local G = plan.geometry(L)
   local list = {}
   local scored = {}
@@ -145,6 +147,10 @@ function M.candidates(L, isa, per_family)
     local k = s.v.packed_kernel
     if extra[k] < 2 then extra[k] = extra[k] + 1; chosen[#chosen + 1] = s end
   end
+  -- The whole-plane kernel has one variant: its tile is as large as fits.
+  if plan_plane.plan(L, isa, budget) then
+    list[#list + 1] = { packed_kernel = "planes" }
+  end
   -- Each tile unblocked and with the channel blocks worth trying.
   for _, s in ipairs(chosen) do
     local k = s.v.packed_kernel
@@ -163,6 +169,7 @@ function M.candidates(L, isa, per_family)
 end
 
 function M.describe(v)
+  if v.packed_kernel == "planes" then return "planes" end
   if v.packed_kernel == "filter_vectors" then
     local t = v.fv_tile
     return string.format("filter_vectors %dx%dx%d c%d", t.tv, t.tr, t.tp, t.cb)

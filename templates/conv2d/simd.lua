@@ -28,6 +28,12 @@ function simd.addr(x, xi, off)
   return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
 end
 
+-- The C expression x + off (off a number), plainly x when off is 0.
+function simd.offset(x, off)
+  if off == 0 then return x end
+  return string.format("%s %s %d", x, off > 0 and "+" or "-", math.abs(off))
+end
+
 -- Declarations of n values, one for each of the pointers base + offs[j]
 -- (the tiled kernel's broadcast weights w0 .. w(n-1), the filter-vectorized
 -- kernel's weight vectors); spell(j, ptr) gives one declaration.

@@ -111,6 +111,21 @@ function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
   return simd.load_fma("__m256", load(x, xi, off, stride, lo, hi, room), targets, fma, "x")
 end
 
+-- The whole-plane kernel (generator/lua/plan_plane.lua): the lanes in
+-- the bit mask m of x[off + l], others zero, times w(j-1) into targets[j].
+function isa.plane_fma(x, off, m, targets)
+  local p = simd.offset(x, off)
+  local e
+  if m == 0xff then
+    e = "_mm256_loadu_ps(" .. p .. ")"
+  else
+    local lanes = {}
+    for l = 0, 7 do lanes[#lanes + 1] = (m >> l) & 1 == 1 and "-1" or "0" end
+    e = string.format("_mm256_maskload_ps(%s, _mm256_setr_epi32(%s))", p, table.concat(lanes, ", "))
+  end
+  return simd.load_fma("__m256", e, targets, fma, "x")
+end
+
 -- The statement applying a vectorizable activation to name, or nil.
 local function activate_vector(name, act)
   if act.kind == "relu" then

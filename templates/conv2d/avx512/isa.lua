@@ -100,6 +100,15 @@ function isa.load_fma(x, xi, off, stride, lo, hi, room, targets)
   return simd.load_fma("__m512", load(x, xi, off, stride, lo, hi, room), targets, fma, "v")
 end
 
+-- The whole-plane kernel (generator/lua/plan_plane.lua): the lanes in
+-- the bit mask m of x[off + l], others zero, times w(j-1) into targets[j].
+isa.plane_fma = function(x, off, m, targets)
+  local p = simd.offset(x, off)
+  local e = m == 0xffff and ("_mm512_loadu_ps(" .. p .. ")")
+            or string.format("_mm512_maskz_loadu_ps((__mmask16)0x%04x, %s)", m, p)
+  return simd.load_fma("__m512", e, targets, fma, "v")
+end
+
 -- The statement applying a vectorizable activation to name, or nil.
 local function activate_vector(name, act)
   if act.kind == "relu" then
