@@ -255,7 +255,7 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len)
              sh, sw, dh, dw, padding, bias ? "true" : "false", act, extra, budget, layout, blocks);
 }
 
-void ts_force_filter_vectors(char *spec, int scatter)
+void ts_force_filter_vectors(char *spec, int nchw_fv)
 {
     char err[TS_ERRLEN];
     cg_conv p;
@@ -267,7 +267,7 @@ void ts_force_filter_vectors(char *spec, int scatter)
     int channel_form = p.layout == CG_LAYOUT_NHWC && p.groups > 1 && p.groups == p.channels
                        && p.filters == p.groups;
     int has = p.filters / p.groups > 1 || channel_form;
-    if (has && (scatter || p.layout == CG_LAYOUT_NHWC) && strncmp(spec, open, strlen(open)) == 0) {
+    if (has && (nchw_fv || p.layout == CG_LAYOUT_NHWC) && strncmp(spec, open, strlen(open)) == 0) {
         memmove(spec + strlen(open) + strlen(field), spec + strlen(open), strlen(spec) - strlen(open) + 1);
         memcpy(spec + strlen(open), field, strlen(field));
     }

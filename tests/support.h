@@ -48,9 +48,9 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);
 
 /* Make spec text (from ts_random_spec) force the filter-vectorized packed
  * kernel where the layer has one: more than one filter per group, or an
- * NHWC depthwise layer with one filter per channel; and, unless scatter
- * (the target can scatter into NCHW planes), an NHWC layer. */
-void ts_force_filter_vectors(char *spec, int scatter);
+ * NHWC depthwise layer with one filter per channel; and, unless nchw_fv
+ * (the target can store filter vectors into NCHW planes), an NHWC layer. */
+void ts_force_filter_vectors(char *spec, int nchw_fv);
 
 /* Blank out the code_budget field of spec text, if any. */
 void ts_drop_budget(char *spec);

@@ -145,7 +145,7 @@ static void test_sweep_cc_O2_kernels_agree_with_the_reference(void **state)
 
 /* The whole sweep for a target the system compiler builds: the kernels are
  * compiled in batches (one shared object per batch) to keep it quick. */
-static void sweep_with_cc(const char *target, const char *flags, int scatter)
+static void sweep_with_cc(const char *target, const char *flags, int nchw_fv)
 {
     enum { BATCH = 60 };
     cg_rng r;
@@ -165,7 +165,7 @@ static void sweep_with_cc(const char *target, const char *flags, int scatter)
             ts_random_spec(&r, first + k, spec, sizeof spec);
             ts_drop_budget(spec);
             if ((first + k) % 2 == 0)
-                ts_force_filter_vectors(spec, scatter);
+                ts_force_filter_vectors(spec, nchw_fv);
             specs[k] = strdup(spec);
             cg_gen *g = ts_gen_from_text("sweep.lua", spec);
             cg_sources src;
@@ -207,9 +207,9 @@ static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
         print_message("this CPU has no AVX2+FMA: the avx2 sweep cannot run here\n");
         skip();
     }
-    /* Every other NHWC shape forces the filter-vectorized packed kernel
-     * (AVX2 has no scatter for NCHW outputs). */
-    sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror", 0);
+    /* Every other shape forces the filter-vectorized packed kernel (NCHW
+     * outputs stored through a transpose), whatever the model picks. */
+    sweep_with_cc("avx2", "-std=c99 -O0 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror", 1);
 }
 
 static void test_sweep_avx512_kernels_agree_with_the_reference(void **state)
@@ -505,8 +505,8 @@ static void test_outputs_that_see_only_padding_get_the_bias(void **state)
 }
 
 /* In NHWC the filter vectors of the filter-vectorized kernel lie side by
- * side in the output, so the model prefers it where NCHW's scattered
- * stores do not pay (MobileNet v1's first pointwise layer), and its
+ * side in the output, so the model prefers it where NCHW's stores through
+ * a transpose do not pay (MobileNet v1's first pointwise layer), and its
  * stores are plain masked stores, not scatters. */
 static void test_nhwc_packed_entry_stores_filter_vectors_whole(void **state)
 {
@@ -582,7 +582,6 @@ static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
     (void)state;
     static const struct { const char *target, *layout, *why; } cases[] = {
         { "generic", "nchw", "no scatter" },
-        { "avx2", "nchw", "no scatter" },
         { "neon", "nchw", "no scatter" },
     };
     char spec[512], err[TS_ERRLEN];
@@ -599,6 +598,60 @@ static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
         if (!strstr(err, "fv.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
             fail_msg("%s: unexpected message: %s", cases[i].target, err);
     }
+}
+
+/* The filter-vectorized kernel in NCHW on the x86 targets: its tiles go
+ * out (and, with channel blocks, come back) as filter rows through a
+ * register transpose. Filters that leave the last vector partial (the
+ * rows past them must not be written), runs longer than a transpose
+ * takes, channel blocks, an activation finished lane by lane, a batch
+ * with stride 2, and a 7x7 first layer whose budget only fits with its kh
+ * loops rolled. */
+static void test_nchw_filter_vectors_agree_on_x86_targets(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"fv_odd\", input = { channels = 9, height = 6, width = 13 },\n"
+        "  filters = 20, kernel = 3, padding = 1, activation = \"relu\", channel_block = 3,\n"
+        "  packed_kernel = \"filter_vectors\" }\n",
+        "conv2d { name = \"fv_sig\", input = { channels = 8, height = 5, width = 9 },\n"
+        "  filters = 11, kernel = 3, activation = \"sigmoid\", channel_block = 4,\n"
+        "  packed_kernel = \"filter_vectors\" }\n",
+        "conv2d { name = \"fv_s2\", input = { channels = 16, height = 14, width = 14 }, batch = 2,\n"
+        "  filters = 40, kernel = 1, stride = 2, bias = false, packed_kernel = \"filter_vectors\" }\n",
+        "conv2d { name = \"fv_roll\", input = { channels = 3, height = 40, width = 40 },\n"
+        "  filters = 24, kernel = 7, stride = 2, padding = 3, code_budget = 3000,\n"
+        "  tile = { filters = 4, rows = 1, vectors = 1 }, packed_kernel = \"filter_vectors\" }\n",
+    };
+    const char *targets[] = { "avx2", "avx512" };
+    const char *cpu[] = { "avx2", "avx512f" };
+    char err[TS_ERRLEN];
+    int ran = 0;
+    __builtin_cpu_init();
+    for (int t = 0; t < 2; ++t) {
+        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                     : __builtin_cpu_supports("avx512f"))) {
+            print_message("this CPU has no %s: its filter-vectorized kernels cannot run here\n", cpu[t]);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i) {
+            cg_gen *g = ts_gen_from_text("fv.lua", specs[i]);
+            cg_sources src;
+            cg_gen_options opts = { targets[t], 0, 0 };
+            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+            cg_gen_free(g);
+            const char *run = strstr(src.c, "with packed weights: filter-vectorized");
+            if (!run || strstr(run, "scatter"))
+                fail_msg("the %s packed entry is not filter-vectorized with row stores:\n%s", targets[t], specs[i]);
+            if (i == 3 && !strstr(run, "for (int kh = "))
+                fail_msg("the %s kernel did not roll its kh loops:\n%s", targets[t], specs[i]);
+            cg_sources_free(&src);
+            check_spec_for(specs[i], targets[t], 1, 80 + (uint64_t)i);
+            ++ran;
+        }
+    }
+    if (!ran)
+        skip();
 }
 
 /* The whole-plane kernel (plan_plane.lua) of small stride-1 NCHW planes
@@ -695,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_nhwc_packed_entry_stores_filter_vectors_whole),
         cmocka_unit_test(test_filter_vectors_a_target_cannot_run_are_refused),
         cmocka_unit_test(test_nhwc_depthwise_channel_blocks_agree_on_every_target),
+        cmocka_unit_test(test_nchw_filter_vectors_agree_on_x86_targets),
         cmocka_unit_test(test_whole_plane_kernels_agree_on_x86_targets),
         cmocka_unit_test(test_planes_that_do_not_apply_are_refused),
     };

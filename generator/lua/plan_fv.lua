@@ -51,12 +51,13 @@ function M.vector_filters(L)
 end
 
 -- Why the family does not apply to L on isa, or nil when it does. A
--- target without a scatter (isa.fv_scatter false) stores filter vectors
--- only where they lie side by side: in NHWC outputs.
+-- target with neither a scatter (isa.fv_scatter) nor row stores through
+-- a transpose (isa.fv_store_rows) stores filter vectors only where they
+-- lie side by side: in NHWC outputs.
 function M.why_not(L, isa)
   if not isa.fv then return "the target has no filter-vector operations" end
   if not M.vector_filters(L) then return "one filter per group (depthwise)" end
-  if not isa.fv_scatter and L.layout ~= "nhwc" then
+  if not isa.fv_scatter and not isa.fv_store_rows and L.layout ~= "nhwc" then
     return "the target has no scatter to store filter vectors into NCHW planes"
   end
   return nil
@@ -76,7 +77,11 @@ function M.tile_cost(L, G, isa, tv, tr, tp)
   local fmas = tv * tr * tp
   -- (the channel form loads a vector per pixel and filter vector)
   local loads = tv + tr * tp * (M.channel_form(L) and tv or 1)
-  local cycles = math.max(fmas / 2, loads / 2, 4)
+  -- At least five cycles a tap: a tile needs 10 or more accumulators to
+  -- keep two FMA pipes of latency 4 busy once its loads are in (with a
+  -- floor of four the model chose 2x2x2 tiles on avx2 for ResNet-18's
+  -- 3x3 layers, slower than the tiled kernel there).
+  local cycles = math.max(fmas / 2, loads / 2, 5)
   local store = G.YF == 1 and 2 or isa.fv_store_rows and 3 or 9
   local tile_cycles = taps * cycles + store * fmas
   local nb = ceil_div(fpg, V)
@@ -154,9 +159,18 @@ local function weight_bytes(L, V, tv)
   return tv * V * L.kernel_h * L.kernel_w * 4
 end
 
+-- Whether plans of L on isa may have channel blocks: the partial sums
+-- must load back, one pixel at a time (isa.fv_acc_load) or as rows
+-- (isa.fv_load_rows), which packed_fv.c.in uses for NCHW planes of more
+-- than one pixel (in a one-pixel plane the filters lie side by side).
+local function can_block(L, isa)
+  return isa.fv_acc_load
+         or (isa.fv_load_rows and L.layout == "nchw" and L.out_h * L.out_w > 1)
+end
+
 -- The channel blocks convgen tune tries with fv tile t (see tune.lua).
 function M.block_choices(L, isa, t)
-  if M.channel_form(L) or not isa.fv_acc_load then return { L.channels // L.groups } end
+  if M.channel_form(L) or not can_block(L, isa) then return { L.channels // L.groups } end
   local nb = ceil_div(M.vector_filters(L) or 1, isa.lanes)
   return plan.distinct_blocks(L.channels // L.groups, weight_bytes(L, isa.lanes, math.min(t.tv, nb)),
                               { 2 * plan.L1_BLOCK })
@@ -176,14 +190,18 @@ function M.plan(L, isa, budget, forced, forced_cb, forced_rg)
   local tile = forced or M.choose_tile(L, isa)
   local nb = ceil_div(fpg, V)
   tile = { tv = math.min(tile.tv, nb), tr = math.min(tile.tr, G.OH, forced_rg or G.OH), tp = math.min(tile.tp, G.OW) }
-  -- Blocks reload partial sums with fv_acc_load, which not every target has.
-  local cb = isa.fv_acc_load and plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
+  -- Blocks reload partial sums, which not every target can.
+  local cb = can_block(L, isa) and plan.channel_block(cpg, weight_bytes(L, V, tile.tv), forced_cb or cpg)
              or cpg
   local F = M.layout(L, G, V, tile, cpg, cb, budget)
-  -- Blocks add border tiles: without them, the kernel may still fit; a
-  -- one-row tile may also roll its kh loops (a 7x7 first layer's borders).
+  -- Blocks add border tiles: without them, the kernel may still fit.
+  -- Then one-row tiles with their kh taps rolled into loops (a 7x7 first
+  -- layer's borders need it).
   if not F and cb < cpg then F = M.layout(L, G, V, tile, cpg, cpg, budget) end
-  if not F and tile.tr == 1 and G.KH > 1 then F = M.layout(L, G, V, tile, cpg, cb, budget, true) end
+  if not F and G.KH > 1 then
+    tile = { tv = tile.tv, tr = 1, tp = tile.tp }
+    F = M.layout(L, G, V, tile, cpg, cb, budget, true)
+  end
   if not F then return nil, "over the code budget" end
   F.cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp)
   M.row_groups(L, F, forced_rg)

@@ -156,13 +156,14 @@ function isa.store(name, y, off, n, act, stride)
 end
 
 -- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 8
--- filters, pixels broadcast. AVX2 has no scatter, so only NHWC outputs,
--- where a vector's filters lie side by side, take this kernel.
+-- filters, pixels broadcast. AVX2 has no scatter: NHWC outputs, where a
+-- vector's filters lie side by side, are stored as they are, and NCHW
+-- outputs in runs of consecutive pixels through an 8x8 transpose
+-- (fv_store_rows).
 isa.fv = true
 isa.fv_scatter = false
 
-function isa.fv_prelude(stride)
-  assert(stride == 1, "avx2 filter vectors: contiguous stores only")
+function isa.fv_prelude()
   return {}
 end
 
@@ -196,7 +197,7 @@ function isa.fv_channel_fma(ptrs, lives, targets)
 end
 
 -- Apply the activation and store the first `live` lanes (a C expression)
--- at p (stride is 1: see fv_prelude).
+-- at p (stride is 1: NCHW goes through fv_store_rows).
 function isa.fv_store(name, p, stride, live, act)
   assert(stride == 1, "avx2 filter vectors: contiguous stores only")
   if act.kind == "sigmoid" or act.kind == "tanh" then
@@ -207,6 +208,89 @@ function isa.fv_store(name, p, stride, live, act)
   local a = activate_vector(name, act)
   if a then lines[#lines + 1] = a end
   lines[#lines + 1] = string.format("_mm256_maskstore_ps(%s, %s, %s);", p, live_mask(live), name)
+  return lines
+end
+
+-- The lines transposing the 8x8 block src (eight C expressions, rows)
+-- into the variables dst (eight names): lane k of dst[i] is lane i - 1 of
+-- src[k + 1]. Unpacks pair the rows, shuffles make 4x4 blocks in each
+-- 128-bit half, and permute2f128 joins the halves.
+local function transpose8(add, src, dst)
+  for k = 0, 3 do
+    add("const __m256 tt%d = _mm256_unpacklo_ps(%s, %s), tt%d = _mm256_unpackhi_ps(%s, %s);",
+        2 * k, src[2 * k + 1], src[2 * k + 2], 2 * k + 1, src[2 * k + 1], src[2 * k + 2])
+  end
+  for h = 0, 1 do
+    local b = 4 * h
+    add("const __m256 tu%d = _mm256_shuffle_ps(tt%d, tt%d, 0x44), tu%d = _mm256_shuffle_ps(tt%d, tt%d, 0xee);",
+        b, b, b + 2, b + 1, b, b + 2)
+    add("const __m256 tu%d = _mm256_shuffle_ps(tt%d, tt%d, 0x44), tu%d = _mm256_shuffle_ps(tt%d, tt%d, 0xee);",
+        b + 2, b + 1, b + 3, b + 3, b + 1, b + 3)
+  end
+  for i = 0, 3 do
+    add("%s = _mm256_permute2f128_ps(tu%d, tu%d, 0x20); %s = _mm256_permute2f128_ps(tu%d, tu%d, 0x31);",
+        dst[i + 1], i, i + 4, dst[i + 5], i, i + 4)
+  end
+end
+
+-- Apply the activation to the accumulators names (at most isa.fv_rows:
+-- 8 filters at each of #names consecutive pixels) and store them as the
+-- filters' rows: pixel j of filter l at p[l * stride + j], rows at or
+-- past `live` (a C expression) left out unless full.
+isa.fv_rows = 8
+
+function isa.fv_store_rows(names, p, stride, live, full, act)
+  local n = #names
+  assert(n >= 1 and n <= isa.fv_rows, "fv_store_rows: 1 to 8 pixels")
+  local lines = { "{" }
+  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  if act.kind == "sigmoid" or act.kind == "tanh" then
+    -- Lane by lane: the rows of a spilled 8x8 block.
+    add("float t[8][8];")
+    for j, name in ipairs(names) do add("_mm256_storeu_ps(t[%d], %s);", j - 1, name) end
+    add("for (int l = 0; l < %s; ++l)", full and "8" or live)
+    add("    for (int j = 0; j < %d; ++j)", n)
+    add("        (%s)[l * %d + j] = %s;", p, stride, act.apply("t[j][l]"))
+    lines[#lines + 1] = "}"
+    return lines
+  end
+  for _, name in ipairs(names) do
+    local a = activate_vector(name, act)
+    if a then add("%s", a) end
+  end
+  local src = {}
+  for j = 1, 8 do src[j] = names[j] or "_mm256_setzero_ps()" end
+  add("__m256 r0, r1, r2, r3, r4, r5, r6, r7;")
+  transpose8(add, src, { "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7" })
+  for l = 0, 7 do
+    local st = n == 8 and string.format("_mm256_storeu_ps(%s + %d, r%d);", p, l * stride, l)
+               or string.format("_mm256_maskstore_ps(%s + %d, %s, r%d);", p, l * stride, mask(0, n), l)
+    if full or l == 0 then add("%s", st) else add("if (%s > %d) %s", live, l, st) end
+  end
+  lines[#lines + 1] = "}"
+  return lines
+end
+
+-- The inverse, for the partial sums of an earlier channel block: load the
+-- rows of the first `live` filters (the others zero) and transpose them
+-- into the accumulators names.
+function isa.fv_load_rows(names, p, stride, live, full)
+  local n = #names
+  assert(n >= 1 and n <= isa.fv_rows, "fv_load_rows: 1 to 8 pixels")
+  local lines = { "{" }
+  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  local src = {}
+  for l = 0, 7 do
+    local ld = string.format("_mm256_maskload_ps(%s + %d, %s)", p, l * stride, mask(0, n))
+    if not full and l > 0 then ld = string.format("(%s > %d ? %s : _mm256_setzero_ps())", live, l, ld) end
+    add("const __m256 q%d = %s;", l, ld)
+    src[l + 1] = "q" .. l
+  end
+  local dst = {}
+  for j = 1, 8 do dst[j] = names[j] or ("tx" .. j) end
+  if n < 8 then add("__m256 %s; (void)%s;", table.concat(dst, ", ", n + 1), table.concat(dst, "; (void)", n + 1)) end
+  transpose8(add, src, dst)
+  lines[#lines + 1] = "}"
   return lines
 end
 
