@@ -252,6 +252,48 @@ static void test_forced_tiles_agree_with_the_reference(void **state)
     }
 }
 
+/* Generate each of the n specs for avx2 and for avx512 (where this CPU
+ * runs them), fail with the message of what_is_wrong(code, i) unless it
+ * returns NULL (the code is the kernel the test means), then check both
+ * entries against the reference built with the system compiler. Skips
+ * when this CPU runs neither target. */
+static void check_on_x86_targets(const char *const specs[], size_t n,
+                                 const char *(*what_is_wrong)(const char *c, size_t i), uint64_t seed)
+{
+    const char *targets[] = { "avx2", "avx512" };
+    char err[TS_ERRLEN];
+    int ran = 0;
+    __builtin_cpu_init();
+    for (int t = 0; t < 2; ++t) {
+        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                     : __builtin_cpu_supports("avx512f"))) {
+            print_message("this CPU has no %s: its kernels cannot run here\n", targets[t]);
+            continue;
+        }
+        for (size_t i = 0; i < n; ++i) {
+            cg_gen *g = ts_gen_from_text("x86.lua", specs[i]);
+            cg_sources src;
+            cg_gen_options opts = { targets[t], 0, 0 };
+            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+            cg_gen_free(g);
+            const char *wrong = what_is_wrong(src.c, i);
+            if (wrong)
+                fail_msg("%s in the %s code of:\n%s", wrong, targets[t], specs[i]);
+            cg_sources_free(&src);
+            check_spec_for(specs[i], targets[t], 1, seed + (uint64_t)i);
+            ++ran;
+        }
+    }
+    if (!ran)
+        skip();
+}
+
+static const char *no_prefetch(const char *c, size_t i)
+{
+    (void)i;
+    return strstr(c, "_mm_prefetch") ? NULL : "no prefetch";
+}
+
 /* 1x1 NCHW layers whose filter tiles run innermost prefetch the next tile
  * position's input (tiled.c.in). The prefetches are there, and the
  * kernels agree, when the channels share out unevenly over the filter
@@ -268,32 +310,7 @@ static void test_prefetching_1x1_kernels_agree_on_x86_targets(void **state)
         "conv2d { name = \"pf_groups\", input = { channels = 8, height = 6, width = 6 },\n"
         "  filters = 6, groups = 2, kernel = 1, tile = { filters = 2, rows = 1, vectors = 1 } }\n",
     };
-    const char *targets[] = { "avx2", "avx512" };
-    const char *cpu[] = { "avx2", "avx512f" };
-    char err[TS_ERRLEN];
-    int ran = 0;
-    __builtin_cpu_init();
-    for (int t = 0; t < 2; ++t) {
-        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                     : __builtin_cpu_supports("avx512f"))) {
-            print_message("this CPU has no %s: its prefetching kernels cannot run here\n", cpu[t]);
-            continue;
-        }
-        for (int i = 0; i < 3; ++i) {
-            cg_gen *g = ts_gen_from_text("pf.lua", specs[i]);
-            cg_sources src;
-            cg_gen_options opts = { targets[t], 0, 0 };
-            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
-            cg_gen_free(g);
-            if (!strstr(src.c, "_mm_prefetch"))
-                fail_msg("no prefetch in the %s kernel of:\n%s", targets[t], specs[i]);
-            cg_sources_free(&src);
-            check_spec_for(specs[i], targets[t], 1, 40 + (uint64_t)i);
-            ++ran;
-        }
-    }
-    if (!ran)
-        skip();
+    check_on_x86_targets(specs, sizeof specs / sizeof specs[0], no_prefetch, 40);
 }
 
 /* Long reductions drive outputs far past relu6's clamp and into the flat
@@ -600,6 +617,18 @@ static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
     }
 }
 
+/* (test_nchw_filter_vectors_agree_on_x86_targets) Spec 3 must roll its
+ * kh loops. */
+static const char *not_fv_rows(const char *c, size_t i)
+{
+    const char *run = strstr(c, "with packed weights: filter-vectorized");
+    if (!run || strstr(run, "scatter"))
+        return "the packed entry is not filter-vectorized with row stores";
+    if (i == 3 && !strstr(run, "for (int kh = "))
+        return "the kh loops are not rolled";
+    return NULL;
+}
+
 /* The filter-vectorized kernel in NCHW on the x86 targets: its tiles go
  * out (and, with channel blocks, come back) as filter rows through a
  * register transpose. Filters that leave the last vector partial (the
@@ -623,35 +652,13 @@ static void test_nchw_filter_vectors_agree_on_x86_targets(void **state)
         "  filters = 24, kernel = 7, stride = 2, padding = 3, code_budget = 3000,\n"
         "  tile = { filters = 4, rows = 1, vectors = 1 }, packed_kernel = \"filter_vectors\" }\n",
     };
-    const char *targets[] = { "avx2", "avx512" };
-    const char *cpu[] = { "avx2", "avx512f" };
-    char err[TS_ERRLEN];
-    int ran = 0;
-    __builtin_cpu_init();
-    for (int t = 0; t < 2; ++t) {
-        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                     : __builtin_cpu_supports("avx512f"))) {
-            print_message("this CPU has no %s: its filter-vectorized kernels cannot run here\n", cpu[t]);
-            continue;
-        }
-        for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i) {
-            cg_gen *g = ts_gen_from_text("fv.lua", specs[i]);
-            cg_sources src;
-            cg_gen_options opts = { targets[t], 0, 0 };
-            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
-            cg_gen_free(g);
-            const char *run = strstr(src.c, "with packed weights: filter-vectorized");
-            if (!run || strstr(run, "scatter"))
-                fail_msg("the %s packed entry is not filter-vectorized with row stores:\n%s", targets[t], specs[i]);
-            if (i == 3 && !strstr(run, "for (int kh = "))
-                fail_msg("the %s kernel did not roll its kh loops:\n%s", targets[t], specs[i]);
-            cg_sources_free(&src);
-            check_spec_for(specs[i], targets[t], 1, 80 + (uint64_t)i);
-            ++ran;
-        }
-    }
-    if (!ran)
-        skip();
+    check_on_x86_targets(specs, sizeof specs / sizeof specs[0], not_fv_rows, 80);
+}
+
+static const char *no_plane(const char *c, size_t i)
+{
+    (void)i;
+    return strstr(c, "whole-plane kernel") ? NULL : "no whole-plane kernel";
 }
 
 /* The whole-plane kernel (plan_plane.lua) of small stride-1 NCHW planes
@@ -675,32 +682,7 @@ static void test_whole_plane_kernels_agree_on_x86_targets(void **state)
         "conv2d { name = \"pl_tiny\", input = { channels = 3, height = 2, width = 3 },\n"
         "  filters = 4, kernel = 3, padding = 1, activation = \"sigmoid\", packed_kernel = \"planes\" }\n",
     };
-    const char *targets[] = { "avx2", "avx512" };
-    const char *cpu[] = { "avx2", "avx512f" };
-    char err[TS_ERRLEN];
-    int ran = 0;
-    __builtin_cpu_init();
-    for (int t = 0; t < 2; ++t) {
-        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                     : __builtin_cpu_supports("avx512f"))) {
-            print_message("this CPU has no %s: its whole-plane kernels cannot run here\n", cpu[t]);
-            continue;
-        }
-        for (size_t i = 0; i < sizeof specs / sizeof specs[0]; ++i) {
-            cg_gen *g = ts_gen_from_text("pl.lua", specs[i]);
-            cg_sources src;
-            cg_gen_options opts = { targets[t], 0, 0 };
-            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
-            cg_gen_free(g);
-            if (!strstr(src.c, "whole-plane kernel"))
-                fail_msg("no whole-plane kernel in the %s code of:\n%s", targets[t], specs[i]);
-            cg_sources_free(&src);
-            check_spec_for(specs[i], targets[t], 1, 60 + (uint64_t)i);
-            ++ran;
-        }
-    }
-    if (!ran)
-        skip();
+    check_on_x86_targets(specs, sizeof specs / sizeof specs[0], no_plane, 60);
 }
 
 /* packed_kernel = "planes" where the family does not apply is an input

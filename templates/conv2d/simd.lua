@@ -28,6 +28,13 @@ function simd.addr(x, xi, off)
   return string.format("%s + %s %s %d", x, xi, off >= 0 and "+" or "-", math.abs(off))
 end
 
+-- A block of C statements: its lines, opened with "{" (the caller closes
+-- it), and add(fmt, ...), which appends one formatted, indented line.
+function simd.block()
+  local lines = { "{" }
+  return lines, function(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+end
+
 -- The C expression x + off (off a number), plainly x when off is 0.
 function simd.offset(x, off)
   if off == 0 then return x end

@@ -242,8 +242,7 @@ isa.fv_rows = 8
 function isa.fv_store_rows(names, p, stride, live, full, act)
   local n = #names
   assert(n >= 1 and n <= isa.fv_rows, "fv_store_rows: 1 to 8 pixels")
-  local lines = { "{" }
-  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  local lines, add = simd.block()
   if act.kind == "sigmoid" or act.kind == "tanh" then
     -- Lane by lane: the rows of a spilled 8x8 block.
     add("float t[8][8];")
@@ -277,8 +276,7 @@ end
 function isa.fv_load_rows(names, p, stride, live, full)
   local n = #names
   assert(n >= 1 and n <= isa.fv_rows, "fv_load_rows: 1 to 8 pixels")
-  local lines = { "{" }
-  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  local lines, add = simd.block()
   local src = {}
   for l = 0, 7 do
     local ld = string.format("_mm256_maskload_ps(%s + %d, %s)", p, l * stride, mask(0, n))

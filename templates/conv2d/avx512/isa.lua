@@ -252,8 +252,7 @@ function isa.fv_store_rows(names, p, stride, live, full, act)
     end
     return lines
   end
-  local lines = { "{" }
-  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  local lines, add = simd.block()
   for _, name in ipairs(names) do
     local a = activate_vector(name, act)
     if a then add("%s", a) end
@@ -290,8 +289,7 @@ end
 function isa.fv_load_rows(names, p, stride, live, full)
   local n = #names
   assert(n >= 1 and n <= isa.fv_rows, "fv_load_rows: 1 to 8 pixels")
-  local lines = { "{" }
-  local function add(fmt, ...) lines[#lines + 1] = "    " .. string.format(fmt, ...) end
+  local lines, add = simd.block()
   local m = mask(0, n)
   local function row(l)
     local k = (full or l == 0) and m or string.format("(__mmask16)(%s > %d ? %s : 0)", live, l, m)
