@@ -690,18 +690,20 @@ static void test_whole_plane_kernels_agree_on_x86_targets(void **state)
 static void test_planes_that_do_not_apply_are_refused(void **state)
 {
     (void)state;
-    static const struct { const char *target, *layer, *why; } cases[] = {
-        { "generic", "kernel = 3, padding = 1", "no masked loads" },
-        { "avx512", "kernel = 3, padding = 1, stride = 2", "stride 1" },
-        { "avx512", "kernel = 3", "as wide as the input" },
-        { "avx512", "kernel = 3, padding = 1, layout = \"nhwc\"", "NCHW" },
-        { "avx2", "kernel = 3, padding = 1, code_budget = 120", "code budget" },
+    static const struct { const char *target; int height, width; const char *layer, *why; } cases[] = {
+        { "generic", 6, 6, "kernel = 3, padding = 1", "no masked loads" },
+        { "avx512", 6, 6, "kernel = 3, padding = 1, stride = 2", "stride 1" },
+        { "avx512", 6, 6, "kernel = 3", "as wide as the input" },
+        { "avx512", 6, 6, "kernel = 3, padding = 1, layout = \"nhwc\"", "NCHW" },
+        { "avx2", 6, 6, "kernel = 3, padding = 1, code_budget = 120", "code budget" },
+        { "avx512", 40, 30, "kernel = 3, padding = 1", "larger than 64 vectors" },
     };
     char spec[512], err[TS_ERRLEN];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         snprintf(spec, sizeof spec,
-                 "conv2d { name = \"pl\", input = { channels = 3, height = 6, width = 6 },\n"
-                 "  filters = 4, packed_kernel = \"planes\", %s }\n", cases[i].layer);
+                 "conv2d { name = \"pl\", input = { channels = 3, height = %d, width = %d },\n"
+                 "  filters = 4, packed_kernel = \"planes\", %s }\n",
+                 cases[i].height, cases[i].width, cases[i].layer);
         cg_gen *g = ts_gen_from_text("pl.lua", spec);
         cg_gen_options opts = { cases[i].target, 0, 0 };
         cg_sources src;

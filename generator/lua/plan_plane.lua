@@ -26,12 +26,20 @@ local M = {}
 
 local ceil_div = plan.ceil_div
 
+-- Planes of more vectors are left to the tiled kernel, whose rows are
+-- then long enough (this also bounds the masks computed here).
+M.MAX_VECTORS = 64
+
 -- Why the family does not apply to L on isa, or nil when it does.
 function M.why_not(L, isa)
   if not isa.plane_fma then return "the target has no masked loads" end
   if L.layout ~= "nchw" then return "needs NCHW" end
   if L.stride_h ~= 1 or L.stride_w ~= 1 then return "needs stride 1" end
   if L.out_w ~= L.width then return "needs output rows as wide as the input's (padding that keeps the width)" end
+  if ceil_div(L.out_h * L.out_w, isa.lanes) > M.MAX_VECTORS then
+    return string.format("the %dx%d output plane is larger than %d vectors (the tiled kernel serves it)",
+                         L.out_h, L.out_w, M.MAX_VECTORS)
+  end
   return nil
 end
 
