@@ -285,7 +285,8 @@ local function generate(i, opts)
   local sizes = shape.sizes(L)
   local act = activation(L)
   local kernel_path = "conv2d/tiled.c.in"
-  local packed_path = F and "conv2d/packed_fv.c.in" or Q and "conv2d/packed_plane.c.in"
+  -- (the whole-plane kernel takes its _pack and _run from packed_same)
+  local packed_path = F and "conv2d/packed_fv.c.in" or Q and "conv2d/packed_plane.c.in, conv2d/packed_same.c.in"
                       or "conv2d/packed_same.c.in"
   local header_path = "conv2d/header.h.in"
   local isa_path = "conv2d/" .. o.target .. "/isa.lua"
@@ -318,7 +319,13 @@ local function generate(i, opts)
     end
   else
     c = render(kernel_path, tiled_vars)
-      .. render(packed_path, { L = L, F = F, Q = Q, isa = o.isa, act = act, S = sizes, baked = false })
+    if Q then
+      c = c .. render("conv2d/packed_plane.c.in", { L = L, Q = Q, isa = o.isa, act = act })
+        .. render("conv2d/packed_same.c.in", { L = L, S = sizes, run_fn = L.name .. "_plane" })
+    else
+      c = c .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = false,
+                                     run_fn = L.name })
+    end
   end
   local h = render(header_path, {
     L = L, C = shape.counts(L), S = sizes, isa = o.isa,
