@@ -463,6 +463,54 @@ static void test_row_groups_are_forced_or_chosen_and_agree(void **state)
     assert_non_null(strstr(out, "\npacked row groups: 3 over 14 output rows\n"));
 }
 
+/* A filter-vectorized tile one register short (tune tries them): its
+ * accumulators, weight vectors and broadcast pixel need 33 AVX-512
+ * registers (4 x 7 + 4 + 1) or 17 AVX2 ones (2 x 7 + 2 + 1). Its last
+ * weight vector is then read from memory by each multiply-add instead of
+ * the compiler spilling an accumulator; info says so, and the kernel,
+ * with 40 filters (the last vector partial) and a stride of 2, agrees
+ * with the reference on each target this CPU runs. */
+static void test_tiles_one_register_short_read_weights_from_memory(void **state)
+{
+    (void)state;
+    char dir[64], spec[96], tuned[112], c_file[112];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/t.lua", dir);
+    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
+    snprintf(c_file, sizeof c_file, "%s/t.c", dir);
+    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 24, height = 10, width = 28 },\n"
+                        "  filters = 72, kernel = 1, stride = 2, activation = \"relu\" }\n");
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                         "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                         "        fv_tile = { vectors = 4, rows = 1, pixels = 7 } }\n"
+                         "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
+                         "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                         "        fv_tile = { vectors = 2, rows = 1, pixels = 7 } }\n");
+    const char *targets[] = { "avx512", "avx2" };
+    const char *tiles[] = { "4 vectors of 16 filters x 1 rows x 7 pixels", "2 vectors of 8 filters x 1 rows x 7 pixels" };
+    __builtin_cpu_init();
+    const int runs[] = { __builtin_cpu_supports("avx512f"),
+                         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") };
+    for (int t = 0; t < 2; ++t) {
+        assert_int_equal(convgen(NULL, "info", spec, "--target", targets[t], NULL, NULL), 0);
+        const char *line = strstr(out, tiles[t]);
+        if (!line || !strstr(line, "; 1 weight vector read from memory by the multiply-adds\n"))
+            fail_msg("%s: no memory weights in:\n%s", targets[t], out);
+        assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, "--target", targets[t]), 0);
+        char grep[160];
+        snprintf(grep, sizeof grep, "grep -qF '__asm__(\"vfmadd231ps %%2, %%1, %%0\"' %s", c_file);
+        if (shell(grep) != 0)
+            fail_msg("%s: no multiply-add with a memory operand in %s", targets[t], c_file);
+        if (!runs[t]) {
+            print_message("this CPU has no %s: its kernel cannot run here\n", targets[t]);
+            continue;
+        }
+        if (convgen(NULL, "check", spec, "--target", targets[t], NULL, NULL) != 0)
+            fail_msg("%s: check failed:\n%s%s", targets[t], out, errout);
+    }
+    ts_rmtree(dir);
+}
+
 /* The templates are inside the binary: an installed convgen works from
  * any directory, with nothing beside it. */
 static void test_installed_convgen_works_from_anywhere(void **state)
@@ -495,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_templates_override_and_check_catches_a_wrong_kernel),
         cmocka_unit_test(test_tune_records_a_choice_that_generate_reuses),
         cmocka_unit_test(test_tuned_channel_blocks_steer_both_kernels),
+        cmocka_unit_test(test_tiles_one_register_short_read_weights_from_memory),
         cmocka_unit_test(test_row_groups_are_forced_or_chosen_and_agree),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),
     };

@@ -494,8 +494,9 @@ function api.info(i, opts)
     { "regions", string.format("%d (%d lines of reduction code, budget %d; channel loop unrolled by %d)",
         #P.regions, P.lines, P.budget, P.cu) },
     { "code size", string.format("%d bytes, %d lines (.c) + %d bytes (.h)", #c, code_lines, #h) },
-    { "packed kernel", F and string.format("filter-vectorized: %d vectors of %d filters x %d rows x %d pixels; %d lines of reduction code",
-        F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines)
+    { "packed kernel", F and string.format("filter-vectorized: %d vectors of %d filters x %d rows x %d pixels; %d lines of reduction code%s",
+        F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines,
+        F.wmem > 0 and string.format("; %d weight vector%s read from memory by the multiply-adds", F.wmem, F.wmem > 1 and "s" or "") or "")
       or Q and string.format("whole plane: %d filters x %d vectors of %d pixels (the %dx%d plane%s); %d lines of reduction code",
         Q.tf, Q.nv, Q.V, L.out_h, L.out_w, #Q.runs > 1 and (", in " .. #Q.runs .. " runs") or "", Q.lines)
       or "the tiled kernel above" },

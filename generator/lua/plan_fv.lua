@@ -91,6 +91,18 @@ function M.tile_cost(L, G, isa, tv, tr, tp)
   return tile_cycles / (taps * fmas * V) * computed / useful
 end
 
+-- How many of a tile's weight vectors its multiply-adds read from memory
+-- rather than from registers: on targets whose multiply-adds take a memory
+-- operand (isa.fma_mem), as many as the tile's accumulators, weight
+-- vectors and broadcast pixel exceed the registers by (tune tries tiles
+-- one register short). Elsewhere, and in the channel form, none: the
+-- compiler spills.
+function M.memory_weights(tile, isa, channel_form)
+  if not isa.fma_mem or channel_form then return 0 end
+  local over = tile.tv * tile.tr * tile.tp + tile.tv + 1 - isa.registers
+  return math.max(0, math.min(over, tile.tv))
+end
+
 function M.choose_tile(L, isa)
   local G = plan.geometry(L)
   local nb = ceil_div(M.vector_filters(L) or 1, isa.lanes)
@@ -203,6 +215,7 @@ function M.plan(L, isa, budget, forced, forced_cb, forced_rg)
     F = M.layout(L, G, V, tile, cpg, cb, budget, true)
   end
   if not F then return nil, "over the code budget" end
+  F.wmem = M.memory_weights(tile, isa, F.channels)
   F.cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp)
   M.row_groups(L, F, forced_rg)
   return F

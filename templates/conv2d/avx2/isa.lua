@@ -176,12 +176,17 @@ function isa.fv_acc_init(name, ptr)
   return string.format("__m256 %s = _mm256_loadu_ps(%s);", name, ptr)
 end
 
-function isa.fv_weights(n, base, offs)
-  return simd.fv_weights("__m256", function(p) return "_mm256_loadu_ps(" .. p .. ")" end, n, base, offs)
+-- Tiles one register short keep their last weight vectors in memory
+-- (plan_fv.memory_weights), read by the multiply-adds.
+isa.fma_mem = true
+local fma_mem = simd.x86_fma_mem("x", 8)
+
+function isa.fv_weights(n, base, offs, nmem)
+  return simd.fv_weights("__m256", function(p) return "_mm256_loadu_ps(" .. p .. ")" end, n, base, offs, nmem)
 end
 
-function isa.fv_pixel_fma(x, xi, off, targets)
-  return simd.fv_pixel_fma("__m256", "_mm256_broadcast_ss(" .. addr(x, xi, off) .. ")", targets, fma, "x")
+function isa.fv_pixel_fma(x, xi, off, targets, nmem)
+  return simd.fv_pixel_fma("__m256", "_mm256_broadcast_ss(" .. addr(x, xi, off) .. ")", targets, fma, "x", nmem, fma_mem)
 end
 
 -- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the

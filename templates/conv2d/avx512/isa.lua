@@ -177,13 +177,18 @@ function isa.fv_acc_load(name, p, stride, live)
                          name, live, p, stride) }
 end
 
-function isa.fv_weights(n, base, offs)
-  return simd.fv_weights("__m512", function(p) return "_mm512_loadu_ps(" .. p .. ")" end, n, base, offs)
+-- Tiles one register short keep their last weight vectors in memory
+-- (plan_fv.memory_weights), read by the multiply-adds.
+isa.fma_mem = true
+local fma_mem = simd.x86_fma_mem("v", 16)
+
+function isa.fv_weights(n, base, offs, nmem)
+  return simd.fv_weights("__m512", function(p) return "_mm512_loadu_ps(" .. p .. ")" end, n, base, offs, nmem)
 end
 
-function isa.fv_pixel_fma(x, xi, off, targets)
+function isa.fv_pixel_fma(x, xi, off, targets, nmem)
   return simd.fv_pixel_fma("__m512", string.format("_mm512_set1_ps(%s[%s %s %d])", x, xi, off >= 0 and "+" or "-",
-                                                   math.abs(off)), targets, fma, "v")
+                                                   math.abs(off)), targets, fma, "v", nmem, fma_mem)
 end
 
 -- The channel form (NHWC depthwise): targets[v] += wv(v-1) times the
