@@ -230,6 +230,27 @@ function M.full_ranges(t, k)
   return r
 end
 
+-- The kh values whose taps a region lists, for its tile rows' kh ranges
+-- rows[0 .. tr-1] (nil for rows outside the output): every kh; or with
+-- roll_kh, kh 0 alone (none when the range is empty), relative to the
+-- region's kh loop, which this also returns: the one range the rows
+-- share (they must), the input step x and the weight step w per kh.
+function M.kh_taps(G, rows, tr, roll_kh, w)
+  if not roll_kh then
+    local list = {}
+    for kh = 0, G.KH - 1 do list[#list + 1] = kh end
+    return list, nil
+  end
+  local first
+  for r = 0, tr - 1 do
+    if rows[r] then
+      first = first or rows[r]
+      assert(rows[r][1] == first[1] and rows[r][2] == first[2], "roll_kh: rows differ")
+    end
+  end
+  return first[2] > first[1] and { 0 } or {}, { from = first[1], to = first[2], x = G.DH * G.XR, w = w }
+end
+
 -- Expand one region (a row class x a column class) into its taps: for each
 -- (kh, kw), the input vectors to load (row r, vector v, the lanes [lo, hi)
 -- that read inside the input) and the accumulators they feed. With roll_kh
@@ -240,20 +261,8 @@ local function expand_region(G, tile, V, rc, cc, roll_kh)
   local tw = tile.tv * V
   local cols = cc.loop and M.full_ranges(tw, G.KW) or cc.ranges
   local region = { rows = rc, cols = cc, taps = {}, lanes = {}, row_exists = {} }
-  local kh_list = {}
-  if roll_kh then
-    local first
-    for r = 0, tile.tr - 1 do
-      if rows[r] then
-        first = first or rows[r]
-        assert(rows[r][1] == first[1] and rows[r][2] == first[2], "roll_kh: rows differ")
-      end
-    end
-    region.kh_loop = { from = first[1], to = first[2], x = G.DH * G.XR, w = G.WH }
-    if first[2] > first[1] then kh_list = { 0 } end
-  else
-    for kh = 0, G.KH - 1 do kh_list[#kh_list + 1] = kh end
-  end
+  local kh_list
+  kh_list, region.kh_loop = M.kh_taps(G, rows, tile.tr, roll_kh, G.WH)
   for _, kh in ipairs(kh_list) do
     for kw = 0, G.KW - 1 do
       local loads = {}

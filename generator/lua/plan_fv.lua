@@ -137,15 +137,9 @@ local function expand_region(G, tile, rc, cc, roll_kh)
       if rows[r] and cols[j] then region.pixels[#region.pixels + 1] = { r = r, j = j } end
     end
   end
-  local kh_list = {}
-  if roll_kh then
-    assert(tile.tr == 1, "roll_kh: one-row tiles only")
-    local rr = rows[0]
-    region.kh_loop = { from = rr[1], to = rr[2], x = G.DH * G.XR, w = G.KW }
-    if rr[2] > rr[1] then kh_list = { 0 } end
-  else
-    for kh = 0, G.KH - 1 do kh_list[#kh_list + 1] = kh end
-  end
+  assert(not roll_kh or tile.tr == 1, "roll_kh: one-row tiles only")
+  local kh_list
+  kh_list, region.kh_loop = plan.kh_taps(G, rows, tile.tr, roll_kh, G.KW)
   for _, kh in ipairs(kh_list) do
     for kw = 0, G.KW - 1 do
       local pixels = {}
