@@ -89,8 +89,9 @@ function M.candidates(L, isa, per_family, budget)
     end
   end
   if not plan_fv.why_not(L, isa) then
-    -- Tiles that fill every register too: the compilers fold the pixel
-    -- broadcast into the multiply-add (pw_s2's 4x1x7 won that way).
+    -- Tiles one register short too: on x86 their last weight vector stays
+    -- in memory, read by the multiply-adds (plan_fv.memory_weights);
+    -- resnet50_pw_s2's 4x1x7 wins that way.
     local nb = plan.ceil_div(plan_fv.vector_filters(L), V)
     for tv = 1, math.min(nb, 4) do
       for tr = 1, math.min(G.OH, isa.registers) do
