@@ -66,7 +66,8 @@ end
 M.L2_BLOCK = 768 << 10          -- bytes of input a row group reads, meant to stay in L2
 
 -- Modelled cycles per useful multiply-add (see plan.tile_cost): TV aligned
--- weight loads and TR*TP broadcasts per tap; storing an accumulator costs
+-- weight loads (or a load per multiply-add for those left in memory) and
+-- TR*TP broadcasts per tap; storing an accumulator costs
 -- about eight cycles as a scatter, three as a transpose into rows
 -- (isa.fv_store_rows), and a store of filters that lie side by side
 -- (NHWC) as much as the tiled kernel's.
@@ -75,8 +76,10 @@ function M.tile_cost(L, G, isa, tv, tr, tp)
   local fpg = M.vector_filters(L) or 1
   local taps = (L.channels // L.groups) * G.KH * G.KW
   local fmas = tv * tr * tp
-  -- (the channel form loads a vector per pixel and filter vector)
-  local loads = tv + tr * tp * (M.channel_form(L) and tv or 1)
+  -- (the channel form loads a vector per pixel and filter vector; weight
+  -- vectors left in memory are loaded by each multiply-add)
+  local wmem = M.memory_weights({ tv = tv, tr = tr, tp = tp }, isa, M.channel_form(L))
+  local loads = tv - wmem + tr * tp * (M.channel_form(L) and tv or 1 + wmem)
   -- At least five cycles a tap: a tile needs 10 or more accumulators to
   -- keep two FMA pipes of latency 4 busy once its loads are in (with a
   -- floor of four the model chose 2x2x2 tiles on avx2 for ResNet-18's
@@ -95,25 +98,37 @@ end
 -- rather than from registers: on targets whose multiply-adds take a memory
 -- operand (isa.fma_mem), as many as the tile's accumulators, weight
 -- vectors and broadcast pixel exceed the registers by (tune tries tiles
--- one register short). Elsewhere, and in the channel form, none: the
--- compiler spills.
+-- one register short, and the model takes them for 1x1 NCHW layers).
+-- Elsewhere, and in the channel form, none: the compiler spills.
 function M.memory_weights(tile, isa, channel_form)
   if not isa.fma_mem or channel_form then return 0 end
   local over = tile.tv * tile.tr * tile.tp + tile.tv + 1 - isa.registers
   return math.max(0, math.min(over, tile.tv))
 end
 
+-- The tile of lowest modelled cost; of equal costs, the one with the most
+-- accumulators. In 1x1 NCHW layers each broadcast pixel comes from its
+-- own plane, far from the last, while the weight vectors lie side by
+-- side; there equal costs go to more filter vectors (fewer broadcasts),
+-- and on targets whose multiply-adds take a memory operand the tile may
+-- be one register short (M.memory_weights). resnet50_pw_s2 and pw2
+-- (avx512, one thread, in a harness): 2x1x14 147 and 171 GFLOP/s, 4x1x7
+-- 162 and 188.
 function M.choose_tile(L, isa)
   local G = plan.geometry(L)
   local nb = ceil_div(M.vector_filters(L) or 1, isa.lanes)
+  local planes = G.KH * G.KW == 1 and G.XP == 1 and not M.channel_form(L)
+  local spare = planes and isa.fma_mem and 0 or 1
   local best
   for tv = 1, math.min(nb, 4) do
     for tr = 1, math.min(G.OH, isa.registers) do
       for tp = 1, math.min(G.OW, isa.registers) do
-        if tv * tr * tp + tv + 1 <= isa.registers then
+        if tv * tr * tp + tv + spare <= isa.registers then
           local cost = M.tile_cost(L, G, isa, tv, tr, tp)
+          local size, best_size = tv * tr * tp, best and best.tv * best.tr * best.tp
           if not best or cost < best.cost - 1e-9
-             or (math.abs(cost - best.cost) <= 1e-9 and tv * tr * tp > best.tv * best.tr * best.tp) then
+             or (math.abs(cost - best.cost) <= 1e-9
+                 and (size > best_size or (planes and size == best_size and tv > best.tv))) then
             best = { tv = tv, tr = tr, tp = tp, cost = cost }
           end
         end
