@@ -78,8 +78,9 @@ function M.tile_cost(L, G, isa, tv, tr, tp)
   local fmas = tv * tr * tp
   -- (the channel form loads a vector per pixel and filter vector; weight
   -- vectors left in memory are loaded by each multiply-add)
-  local wmem = M.memory_weights({ tv = tv, tr = tr, tp = tp }, isa, M.channel_form(L))
-  local loads = tv - wmem + tr * tp * (M.channel_form(L) and tv or 1 + wmem)
+  local channels = M.channel_form(L)
+  local wmem = M.memory_weights({ tv = tv, tr = tr, tp = tp }, isa, channels)
+  local loads = tv - wmem + tr * tp * (channels and tv or 1 + wmem)
   -- At least five cycles a tap: a tile needs 10 or more accumulators to
   -- keep two FMA pipes of latency 4 busy once its loads are in (with a
   -- floor of four the model chose 2x2x2 tiles on avx2 for ResNet-18's
