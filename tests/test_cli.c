@@ -525,6 +525,73 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
     ts_rmtree(dir);
 }
 
+/* At a 1x1 NCHW layer the filter-vectorized kernel's first filter tile
+ * prefetches, channel by channel, the next tile's input (the later filter
+ * tiles find it in cache). The layer here has a padded border (tiles
+ * without taps), two-row tiles, row groups and a stride of 2. A harness
+ * built with the kernel records each prefetched address: there must be
+ * some, all inside the input. A 3x3 layer gets none. The kernel agrees
+ * with the reference. */
+static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
+{
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        print_message("this CPU has no AVX2+FMA: the kernel cannot run here\n");
+        skip();
+    }
+    char dir[64], spec[96], tuned[112], harness[112], cmd[512];
+    ts_mkdtemp(dir);
+    snprintf(spec, sizeof spec, "%s/t.lua", dir);
+    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
+    snprintf(harness, sizeof harness, "%s/harness.c", dir);
+    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 24, height = 21, width = 28 },\n"
+                        "  filters = 40, kernel = 1, stride = 2, padding = 1, row_group = 4 }\n");
+    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
+                         "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                         "        fv_tile = { vectors = 1, rows = 2, pixels = 5 } }\n");
+    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx2", NULL, NULL), 0);
+    assert_non_null(strstr(out, "1 vectors of 8 filters x 2 rows x 5 pixels"));
+    assert_non_null(strstr(out, "\npacked row groups: 2 over 12 output rows\n"));
+    assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, "--target", "avx2"), 0);
+    ts_write_file(harness,
+        "#include <immintrin.h>\n"
+        "#include <stdio.h>\n"
+        "static const char *lo, *hi;\n"
+        "static long inside, outside;\n"
+        "static void seen(const void *p)\n"
+        "{\n"
+        "    if ((const char *)p >= lo && (const char *)p < hi) ++inside; else ++outside;\n"
+        "}\n"
+        "#undef _mm_prefetch\n"
+        "#define _mm_prefetch(p, hint) seen(p)\n"
+        "#include \"t.h\"\n"
+        "#include \"t.c\"\n"
+        "static float in[T_INPUT_SIZE], w[T_WEIGHTS_SIZE], b[T_BIAS_SIZE], pk[T_PACKED_SIZE], o[T_OUTPUT_SIZE];\n"
+        "int main(void)\n"
+        "{\n"
+        "    lo = (const char *)in;\n"
+        "    hi = (const char *)(in + T_INPUT_SIZE);\n"
+        "    t_pack(w, b, pk);\n"
+        "    t_run(in, pk, o);\n"
+        "    printf(\"%ld inside, %ld outside\\n\", inside, outside);\n"
+        "    return inside > 0 && outside == 0 ? 0 : 1;\n"
+        "}\n");
+    snprintf(cmd, sizeof cmd, "cd %s && cc -O2 -mavx2 -mfma -o harness harness.c && ./harness", dir);
+    if (shell(cmd) != 0)
+        fail_msg("prefetches: %s%s", out, errout);
+    if (convgen(NULL, "check", spec, "--target", "avx2", NULL, NULL) != 0)
+        fail_msg("check failed:\n%s%s", out, errout);
+
+    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 24, height = 21, width = 28 },\n"
+                        "  filters = 40, kernel = 3, stride = 2, padding = 1 }\n");
+    assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, "--target", "avx2"), 0);
+    snprintf(cmd, sizeof cmd, "grep -c _mm_prefetch %s/t.c", dir);
+    if (shell(cmd) == 0)
+        fail_msg("a 3x3 layer prefetches: %s", out);
+    ts_rmtree(dir);
+}
+
 /* The templates are inside the binary: an installed convgen works from
  * any directory, with nothing beside it. */
 static void test_installed_convgen_works_from_anywhere(void **state)
@@ -559,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_tuned_channel_blocks_steer_both_kernels),
         cmocka_unit_test(test_tiles_one_register_short_read_weights_from_memory),
         cmocka_unit_test(test_row_groups_are_forced_or_chosen_and_agree),
+        cmocka_unit_test(test_first_filter_tile_prefetches_the_next_tiles_input),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
