@@ -346,6 +346,19 @@ static void test_templates_override_and_check_catches_a_wrong_kernel(void **stat
     ts_rmtree(dir);
 }
 
+/* A new temporary directory for one layer: its spec t.lua and, beside it,
+ * the tune record t.lua.tuned (paths only; neither is written). */
+typedef struct layer_files {
+    char dir[64], spec[96], tuned[112];
+} layer_files;
+
+static void layer_files_make(layer_files *f)
+{
+    ts_mkdtemp(f->dir);
+    snprintf(f->spec, sizeof f->spec, "%s/t.lua", f->dir);
+    snprintf(f->tuned, sizeof f->tuned, "%s/t.lua.tuned", f->dir);
+}
+
 /* tune times candidates, records the fastest beside the spec, and the
  * record then steers generation without timing again. */
 static void test_tune_records_a_choice_that_generate_reuses(void **state)
@@ -356,33 +369,31 @@ static void test_tune_records_a_choice_that_generate_reuses(void **state)
         print_message("this CPU has no AVX2+FMA: tune for avx2 cannot run here\n");
         skip();
     }
-    char dir[64], spec[96], tuned[112];
-    ts_mkdtemp(dir);
-    snprintf(spec, sizeof spec, "%s/t.lua", dir);
-    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 3, height = 10, width = 12 },\n"
-                        "  filters = 20, kernel = 3, padding = 1, activation = \"relu\" }\n");
-    if (convgen(NULL, "tune", spec, "--target", "avx2", NULL, NULL) != 0)
+    layer_files lf;
+    layer_files_make(&lf);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 3, height = 10, width = 12 },\n"
+                           "  filters = 20, kernel = 3, padding = 1, activation = \"relu\" }\n");
+    if (convgen(NULL, "tune", lf.spec, "--target", "avx2", NULL, NULL) != 0)
         fail_msg("tune failed:\n%s%s", out, errout);
     assert_non_null(strstr(out, "fastest: "));
-    assert_int_equal(access(tuned, R_OK), 0);
+    assert_int_equal(access(lf.tuned, R_OK), 0);
 
     /* A record naming a tile the model would not pick is obeyed. */
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"tiled\",\n"
-                         "        tile = { filters = 1, rows = 1, vectors = 1 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx2", NULL, NULL), 0);
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"tiled\",\n"
+                            "        tile = { filters = 1, rows = 1, vectors = 1 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
     assert_non_null(strstr(out, "tile: 1 filters x 1 rows x 1 vectors"));
-    assert_int_equal(convgen(NULL, "check", spec, "--target", "avx2", NULL, NULL), 0);
+    assert_int_equal(convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL), 0);
     /* Another target is not steered by it. */
-    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(convgen(NULL, "info", lf.spec, NULL, NULL, NULL, NULL), 0);
     assert_null(strstr(out, "tile: 1 filters x 1 rows x 1 vectors"));
 
     /* A broken record is an input error naming its file and line. */
-    ts_write_file(tuned, "\ntuned { layer = \"t\", target = \"avx2\", tile = { filters = 0, rows = 1, vectors = 1 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 2);
+    ts_write_file(lf.tuned, "\ntuned { layer = \"t\", target = \"avx2\", tile = { filters = 0, rows = 1, vectors = 1 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, NULL, NULL, NULL, NULL), 2);
     assert_non_null(strstr(errout, "t.lua.tuned:2:"));
     assert_non_null(strstr(errout, "tile.filters"));
-    ts_rmtree(dir);
+    ts_rmtree(lf.dir);
 }
 
 /* Channel blocks recorded by tune steer both kernels, which agree with the
@@ -399,33 +410,31 @@ static void test_tuned_channel_blocks_steer_both_kernels(void **state)
         print_message("this CPU has no AVX-512F: the blocked kernels cannot run here\n");
         skip();
     }
-    char dir[64], spec[96], tuned[112];
-    ts_mkdtemp(dir);
-    snprintf(spec, sizeof spec, "%s/t.lua", dir);
-    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 48, height = 9, width = 11 },\n"
-                        "  filters = 40, kernel = 3, padding = 1, activation = \"leaky_relu\", alpha = 0.2 }\n");
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                         "        tile = { filters = 3, rows = 2, vectors = 1, channels = 16 },\n"
-                         "        fv_tile = { vectors = 2, rows = 2, pixels = 4, channels = 12 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    layer_files lf;
+    layer_files_make(&lf);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 48, height = 9, width = 11 },\n"
+                           "  filters = 40, kernel = 3, padding = 1, activation = \"leaky_relu\", alpha = 0.2 }\n");
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                            "        tile = { filters = 3, rows = 2, vectors = 1, channels = 16 },\n"
+                            "        fv_tile = { vectors = 2, rows = 2, pixels = 4, channels = 12 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     assert_non_null(strstr(out, "\nchannel blocks: 16 of 48 channels\n"));
     assert_non_null(strstr(out, "vectors of 16 filters x 2 rows x 4 pixels"));
     assert_non_null(strstr(out, "\npacked channel blocks: 12 of 48 channels\n"));
-    if (convgen(NULL, "check", spec, "--target", "avx512", NULL, NULL) != 0)
+    if (convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
         fail_msg("check failed:\n%s%s", out, errout);
 
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                         "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
-                         "        fv_tile = { vectors = 2, rows = 2, pixels = 4 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                            "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
+                            "        fv_tile = { vectors = 2, rows = 2, pixels = 4 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     assert_null(strstr(out, "channel blocks"));
 
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", tile = { filters = 3, rows = 2, vectors = 1, channels = 0 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, NULL, NULL, NULL, NULL), 2);
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", tile = { filters = 3, rows = 2, vectors = 1, channels = 0 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, NULL, NULL, NULL, NULL), 2);
     assert_non_null(strstr(errout, "t.lua.tuned:1:"));
     assert_non_null(strstr(errout, "tile.channels"));
-    ts_rmtree(dir);
+    ts_rmtree(lf.dir);
 }
 
 /* Row groups of the filter-vectorized kernel: forced by the spec (nine
@@ -442,21 +451,20 @@ static void test_row_groups_are_forced_or_chosen_and_agree(void **state)
         print_message("this CPU has no AVX-512F: the filter-vectorized kernel cannot run here\n");
         skip();
     }
-    char dir[64], spec[96], tuned[112], bench[512];
-    ts_mkdtemp(dir);
-    snprintf(spec, sizeof spec, "%s/t.lua", dir);
-    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 20, height = 9, width = 11 },\n"
-                        "  filters = 40, kernel = 3, padding = 1, row_group = 3, activation = \"relu\" }\n");
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                         "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
-                         "        fv_tile = { vectors = 1, rows = 1, pixels = 4 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    char bench[512];
+    layer_files lf;
+    layer_files_make(&lf);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 20, height = 9, width = 11 },\n"
+                           "  filters = 40, kernel = 3, padding = 1, row_group = 3, activation = \"relu\" }\n");
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                            "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
+                            "        fv_tile = { vectors = 1, rows = 1, pixels = 4 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     assert_non_null(strstr(out, "vectors of 16 filters x 1 rows x 4 pixels"));
     assert_non_null(strstr(out, "\npacked row groups: 3 over 9 output rows\n"));
-    if (convgen(NULL, "check", spec, "--target", "avx512", NULL, NULL) != 0)
+    if (convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
         fail_msg("check failed:\n%s%s", out, errout);
-    ts_rmtree(dir);
+    ts_rmtree(lf.dir);
 
     snprintf(bench, sizeof bench, "%s/specs/bench/bench_resnet50_pw_s2.lua", SOURCE_DIR);
     assert_int_equal(convgen(NULL, "info", bench, "--target", "avx512", NULL, NULL), 0);
@@ -476,30 +484,29 @@ static void test_row_groups_are_forced_or_chosen_and_agree(void **state)
 static void test_tiles_one_register_short_read_weights_from_memory(void **state)
 {
     (void)state;
-    char dir[64], spec[96], tuned[112], c_file[112];
-    ts_mkdtemp(dir);
-    snprintf(spec, sizeof spec, "%s/t.lua", dir);
-    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
-    snprintf(c_file, sizeof c_file, "%s/t.c", dir);
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 24, height = 10, width = 28 },\n"
-                        "  filters = 72, kernel = 1, stride = 2, activation = \"relu\" }\n");
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                         "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
-                         "        fv_tile = { vectors = 4, rows = 1, pixels = 7 } }\n"
-                         "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
-                         "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
-                         "        fv_tile = { vectors = 2, rows = 1, pixels = 7 } }\n");
+    char c_file[112];
+    layer_files lf;
+    layer_files_make(&lf);
+    snprintf(c_file, sizeof c_file, "%s/t.c", lf.dir);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 24, height = 10, width = 28 },\n"
+                           "  filters = 72, kernel = 1, stride = 2, activation = \"relu\" }\n");
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
+                            "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                            "        fv_tile = { vectors = 4, rows = 1, pixels = 7 } }\n"
+                            "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
+                            "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                            "        fv_tile = { vectors = 2, rows = 1, pixels = 7 } }\n");
     const char *targets[] = { "avx512", "avx2" };
     const char *tiles[] = { "4 vectors of 16 filters x 1 rows x 7 pixels", "2 vectors of 8 filters x 1 rows x 7 pixels" };
     __builtin_cpu_init();
     const int runs[] = { __builtin_cpu_supports("avx512f"),
                          __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") };
     for (int t = 0; t < 2; ++t) {
-        assert_int_equal(convgen(NULL, "info", spec, "--target", targets[t], NULL, NULL), 0);
+        assert_int_equal(convgen(NULL, "info", lf.spec, "--target", targets[t], NULL, NULL), 0);
         const char *line = strstr(out, tiles[t]);
         if (!line || !strstr(line, "; 1 weight vector read from memory by the multiply-adds\n"))
             fail_msg("%s: no memory weights in:\n%s", targets[t], out);
-        assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, "--target", targets[t]), 0);
+        assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", targets[t]), 0);
         char grep[160];
         snprintf(grep, sizeof grep, "grep -qF '__asm__(\"vfmadd231ps %%2, %%1, %%0\"' %s", c_file);
         if (shell(grep) != 0)
@@ -508,21 +515,21 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
             print_message("this CPU has no %s: its kernel cannot run here\n", targets[t]);
             continue;
         }
-        if (convgen(NULL, "check", spec, "--target", targets[t], NULL, NULL) != 0)
+        if (convgen(NULL, "check", lf.spec, "--target", targets[t], NULL, NULL) != 0)
             fail_msg("%s: check failed:\n%s%s", targets[t], out, errout);
     }
 
-    assert_int_equal(unlink(tuned), 0);
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 512, height = 28, width = 28 },\n"
-                        "  filters = 1024, kernel = 1, stride = 2 }\n");
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    assert_int_equal(unlink(lf.tuned), 0);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 512, height = 28, width = 28 },\n"
+                           "  filters = 1024, kernel = 1, stride = 2 }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     if (!strstr(out, "4 vectors of 16 filters x 1 rows x 7 pixels; 2504 lines of reduction code; "
                      "1 weight vector read from memory by the multiply-adds\n"))
         fail_msg("avx512: the model did not take the 4x7 tile:\n%s", out);
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx2", NULL, NULL), 0);
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
     if (strstr(out, "read from memory"))
         fail_msg("avx2: the model took a tile one register short:\n%s", out);
-    ts_rmtree(dir);
+    ts_rmtree(lf.dir);
 }
 
 /* At a 1x1 NCHW layer the filter-vectorized kernel's first filter tile
@@ -540,20 +547,19 @@ static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
         print_message("this CPU has no AVX2+FMA: the kernel cannot run here\n");
         skip();
     }
-    char dir[64], spec[96], tuned[112], harness[112], cmd[512];
-    ts_mkdtemp(dir);
-    snprintf(spec, sizeof spec, "%s/t.lua", dir);
-    snprintf(tuned, sizeof tuned, "%s/t.lua.tuned", dir);
-    snprintf(harness, sizeof harness, "%s/harness.c", dir);
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 24, height = 21, width = 28 },\n"
-                        "  filters = 40, kernel = 1, stride = 2, padding = 1, row_group = 4 }\n");
-    ts_write_file(tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
-                         "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
-                         "        fv_tile = { vectors = 1, rows = 2, pixels = 5 } }\n");
-    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx2", NULL, NULL), 0);
+    char harness[112], cmd[512];
+    layer_files lf;
+    layer_files_make(&lf);
+    snprintf(harness, sizeof harness, "%s/harness.c", lf.dir);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 24, height = 21, width = 28 },\n"
+                           "  filters = 40, kernel = 1, stride = 2, padding = 1, row_group = 4 }\n");
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
+                            "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                            "        fv_tile = { vectors = 1, rows = 2, pixels = 5 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
     assert_non_null(strstr(out, "1 vectors of 8 filters x 2 rows x 5 pixels"));
     assert_non_null(strstr(out, "\npacked row groups: 2 over 12 output rows\n"));
-    assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, "--target", "avx2"), 0);
+    assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
     ts_write_file(harness,
         "#include <immintrin.h>\n"
         "#include <stdio.h>\n"
@@ -577,19 +583,19 @@ static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
         "    printf(\"%ld inside, %ld outside\\n\", inside, outside);\n"
         "    return inside > 0 && outside == 0 ? 0 : 1;\n"
         "}\n");
-    snprintf(cmd, sizeof cmd, "cd %s && cc -O2 -mavx2 -mfma -o harness harness.c && ./harness", dir);
+    snprintf(cmd, sizeof cmd, "cd %s && cc -O2 -mavx2 -mfma -o harness harness.c && ./harness", lf.dir);
     if (shell(cmd) != 0)
         fail_msg("prefetches: %s%s", out, errout);
-    if (convgen(NULL, "check", spec, "--target", "avx2", NULL, NULL) != 0)
+    if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
         fail_msg("check failed:\n%s%s", out, errout);
 
-    ts_write_file(spec, "conv2d { name = \"t\", input = { channels = 24, height = 21, width = 28 },\n"
-                        "  filters = 40, kernel = 3, stride = 2, padding = 1 }\n");
-    assert_int_equal(convgen(NULL, "generate", spec, "-o", dir, "--target", "avx2"), 0);
-    snprintf(cmd, sizeof cmd, "grep -c _mm_prefetch %s/t.c", dir);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 24, height = 21, width = 28 },\n"
+                           "  filters = 40, kernel = 3, stride = 2, padding = 1 }\n");
+    assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
+    snprintf(cmd, sizeof cmd, "grep -c _mm_prefetch %s/t.c", lf.dir);
     if (shell(cmd) == 0)
         fail_msg("a 3x3 layer prefetches: %s", out);
-    ts_rmtree(dir);
+    ts_rmtree(lf.dir);
 }
 
 /* The templates are inside the binary: an installed convgen works from
