@@ -36,7 +36,7 @@ enum {
 
 /* Limits on evaluating one spec file (see host.sandbox_call). */
 #define CG_SPEC_INSTRUCTIONS 20000000L
-#define CG_SPEC_SECONDS 2
+#define CG_SPEC_SECONDS 2        /* of CPU time */
 #define CG_SPEC_MEMORY ((size_t)64 << 20)
 /* Limits on the whole generator state: Lua instructions over its life
  * (every spec and every layer generated), and memory. */

@@ -48,11 +48,13 @@ static void check_loads(const char *text)
         fail_msg("did not load (%d): %s\n%s", rc, err, text);
 }
 
-static double seconds_since(const struct timespec *t0)
+/* CPU time, as the sandbox's own time limit counts it: a bound on it holds
+ * on a loaded machine too. */
+static double cpu_seconds(void)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* --- bad input ---------------------------------------------------------- */
@@ -357,12 +359,11 @@ static void test_sandbox_hides_the_string_metatable(void **state)
 static void test_sandbox_repeats_nothing_at_once(void **state)
 {
     (void)state;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = cpu_seconds();
     check_loads("assert(string.rep(\"\", 1 << 34) == \"\" and (\"\"):rep(1 << 34, \"\") == \"\")\n"
                 "assert(string.rep(\"ab\", 3, \",\") == \"ab,ab,ab\" and string.rep(\"\", 0) == \"\")\n"
                 "conv2d { " GOOD " }\n");
-    double t = seconds_since(&t0);
+    double t = cpu_seconds() - t0;
     if (t > 1.0)
         fail_msg("string.rep of nothing ran %.1f s", t);
 }
@@ -372,11 +373,10 @@ static void test_sandbox_repeats_nothing_at_once(void **state)
 static void test_sandbox_stops_a_loop_of_heavy_calls(void **state)
 {
     (void)state;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = cpu_seconds();
     REJECTS("local s = (\"x\"):rep(1 << 16)\nwhile true do local t = s:upper() end\n",
             "bad.lua:2:", "seconds");
-    double t = seconds_since(&t0);
+    double t = cpu_seconds() - t0;
     if (t > 5.0)
         fail_msg("the loop of heavy calls ran %.1f s", t);
 }
@@ -392,23 +392,21 @@ static void test_sandbox_keeps_pure_helpers(void **state)
 static void test_sandbox_stops_an_endless_loop(void **state)
 {
     (void)state;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = cpu_seconds();
     REJECTS("conv2d { " GOOD " }\nwhile true do end\n", "bad.lua:2:", "instructions");
-    double t = seconds_since(&t0);
+    double t = cpu_seconds() - t0;
     if (t > 2.0)
         fail_msg("the endless loop ran %.1f s", t);
 }
 
+/* Many small allocations, all kept: the memory cap stops them. The message
+ * says so, which also means the time limit (2 s of CPU) did not come first.
+ * Each piece is a fresh string and none becomes garbage, so that the hog
+ * touches no more than the cap (ASan's quarantine would keep garbage too). */
 static void test_sandbox_stops_a_memory_hog(void **state)
 {
     (void)state;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    REJECTS("local t = {} for i = 1, 1e9 do t[i] = (\"x\"):rep(1000) .. i end\n", "memory");
-    double t = seconds_since(&t0);
-    if (t > 2.0)
-        fail_msg("the memory hog ran %.1f s", t);
+    REJECTS("local t = {} for i = 1, 1e9 do t[i] = (\"x\"):rep(1000) end\n", "memory");
 }
 
 /* After a spec hits a limit, the same generator loads the next spec. */
