@@ -273,6 +273,23 @@ void ts_force_filter_vectors(char *spec, int nchw_fv)
     }
 }
 
+int ts_cpu_runs(const char *target)
+{
+    if (strcmp(target, "generic") == 0)
+        return 1;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (strcmp(target, "avx2") == 0)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strcmp(target, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f");
+#elif defined(__aarch64__)
+    if (strcmp(target, "neon") == 0)
+        return 1;            /* Advanced SIMD is part of AArch64 */
+#endif
+    return 0;
+}
+
 void ts_drop_budget(char *spec)
 {
     char *b = strstr(spec, "code_budget");

@@ -52,6 +52,10 @@ void ts_random_spec(cg_rng *r, int i, char *buf, size_t len);
  * (the target can store filter vectors into NCHW planes), an NHWC layer. */
 void ts_force_filter_vectors(char *spec, int nchw_fv);
 
+/* Whether this CPU runs the kernels of target ("generic", "avx2",
+ * "avx512" or "neon"); tests skip the targets it does not. */
+int ts_cpu_runs(const char *target);
+
 /* Blank out the code_budget field of spec text, if any. */
 void ts_drop_budget(char *spec);
 

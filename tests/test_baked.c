@@ -221,8 +221,7 @@ static void test_baked_array_holds_the_npy_values_bit_for_bit(void **state)
     memcpy(want + NW, b, sizeof b);
     check_array_bits(dir, spec, "generic", want, NW + F);
 
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) {
+    if (!ts_cpu_runs("avx512")) {
         print_message("no AVX-512F here: the filter-vectorized layout is not built\n");
         return;
     }
@@ -366,12 +365,11 @@ static void test_sweep_of_baked_layers_agrees_on_every_target(void **state)
     print_message("generic/TinyCC: 60 baked layers agree, %d with zero skipping\n", unrolled);
     assert_true(unrolled >= 10 && unrolled <= 55);
     sweep_target(dir, "generic", 1, 12, 30, 100, NULL);
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (ts_cpu_runs("avx2"))
         sweep_target(dir, "avx2", 1, 16, 30, 200, NULL);
     else
         print_message("no AVX2+FMA here: avx2 not run\n");
-    if (__builtin_cpu_supports("avx512f")) {
+    if (ts_cpu_runs("avx512")) {
         /* Dense too: no skipping, so the filter-vectorized kernel where the
          * model prefers it, on its own packed layout. */
         int fv = 0;
@@ -389,14 +387,11 @@ static void test_pruned_layers_agree_and_report_skipped_work(void **state)
 {
     const char *dir = *state;
     const char *targets[] = { "generic", "avx2", "avx512" };
-    __builtin_cpu_init();
-    const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
-                           __builtin_cpu_supports("avx512f") };
     const int pcts[] = { 50, 90 };
     char err[TS_ERRLEN], buf[256];
     for (int k = 0; k < 2; ++k) {
         for (int t = 0; t < 3; ++t) {
-            if (!usable[t])
+            if (!ts_cpu_runs(targets[t]))
                 continue;
             cg_rng r;
             cg_rng_seed(&r, (uint64_t)(10 * k + t));

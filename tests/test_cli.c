@@ -364,8 +364,7 @@ static void layer_files_make(layer_files *f)
 static void test_tune_records_a_choice_that_generate_reuses(void **state)
 {
     (void)state;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    if (!ts_cpu_runs("avx2")) {
         print_message("this CPU has no AVX2+FMA: tune for avx2 cannot run here\n");
         skip();
     }
@@ -405,8 +404,7 @@ static void test_tune_records_a_choice_that_generate_reuses(void **state)
 static void test_tuned_channel_blocks_steer_both_kernels(void **state)
 {
     (void)state;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) {
+    if (!ts_cpu_runs("avx512")) {
         print_message("this CPU has no AVX-512F: the blocked kernels cannot run here\n");
         skip();
     }
@@ -446,8 +444,7 @@ static void test_tuned_channel_blocks_steer_both_kernels(void **state)
 static void test_row_groups_are_forced_or_chosen_and_agree(void **state)
 {
     (void)state;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) {
+    if (!ts_cpu_runs("avx512")) {
         print_message("this CPU has no AVX-512F: the filter-vectorized kernel cannot run here\n");
         skip();
     }
@@ -498,9 +495,6 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
                             "        fv_tile = { vectors = 2, rows = 1, pixels = 7 } }\n");
     const char *targets[] = { "avx512", "avx2" };
     const char *tiles[] = { "4 vectors of 16 filters x 1 rows x 7 pixels", "2 vectors of 8 filters x 1 rows x 7 pixels" };
-    __builtin_cpu_init();
-    const int runs[] = { __builtin_cpu_supports("avx512f"),
-                         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") };
     for (int t = 0; t < 2; ++t) {
         assert_int_equal(convgen(NULL, "info", lf.spec, "--target", targets[t], NULL, NULL), 0);
         const char *line = strstr(out, tiles[t]);
@@ -511,7 +505,7 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
         snprintf(grep, sizeof grep, "grep -qF '__asm__(\"vfmadd231ps %%2, %%1, %%0\"' %s", c_file);
         if (shell(grep) != 0)
             fail_msg("%s: no multiply-add with a memory operand in %s", targets[t], c_file);
-        if (!runs[t]) {
+        if (!ts_cpu_runs(targets[t])) {
             print_message("this CPU has no %s: its kernel cannot run here\n", targets[t]);
             continue;
         }
@@ -542,8 +536,7 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
 static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
 {
     (void)state;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    if (!ts_cpu_runs("avx2")) {
         print_message("this CPU has no AVX2+FMA: the kernel cannot run here\n");
         skip();
     }

@@ -202,8 +202,7 @@ static void sweep_with_cc(const char *target, const char *flags, int nchw_fv)
 static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
 {
     (void)state;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    if (!ts_cpu_runs("avx2")) {
         print_message("this CPU has no AVX2+FMA: the avx2 sweep cannot run here\n");
         skip();
     }
@@ -215,8 +214,7 @@ static void test_sweep_avx2_kernels_agree_with_the_reference(void **state)
 static void test_sweep_avx512_kernels_agree_with_the_reference(void **state)
 {
     (void)state;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) {
+    if (!ts_cpu_runs("avx512")) {
         print_message("this CPU has no AVX-512F: the avx512 sweep cannot run here\n");
         skip();
     }
@@ -263,10 +261,8 @@ static void check_on_x86_targets(const char *const specs[], size_t n,
     const char *targets[] = { "avx2", "avx512" };
     char err[TS_ERRLEN];
     int ran = 0;
-    __builtin_cpu_init();
     for (int t = 0; t < 2; ++t) {
-        if (!(t == 0 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                     : __builtin_cpu_supports("avx512f"))) {
+        if (!ts_cpu_runs(targets[t])) {
             print_message("this CPU has no %s: its kernels cannot run here\n", targets[t]);
             continue;
         }
@@ -320,9 +316,6 @@ static void test_saturating_activations_agree_on_every_target(void **state)
     (void)state;
     const char *acts[] = { "relu6", "sigmoid", "tanh", "leaky_relu" };
     const char *targets[] = { "generic", "avx2", "avx512" };
-    __builtin_cpu_init();
-    const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
-                           __builtin_cpu_supports("avx512f") };
     char spec[512];
     for (int a = 0; a < 8; ++a) {
         snprintf(spec, sizeof spec,
@@ -330,7 +323,7 @@ static void test_saturating_activations_agree_on_every_target(void **state)
                  "  filters = 20, kernel = 3, padding = 1, activation = \"%s\", layout = \"%s\" }\n",
                  acts[a % 4], a < 4 ? "nchw" : "nhwc");
         for (int t = 0; t < 3; ++t)
-            if (usable[t])
+            if (ts_cpu_runs(targets[t]))
                 check_spec_for(spec, targets[t], 0, 5);
     }
 }
@@ -564,9 +557,6 @@ static void test_nhwc_depthwise_channel_blocks_agree_on_every_target(void **stat
 {
     (void)state;
     const char *targets[] = { "generic", "avx2", "avx512" };
-    __builtin_cpu_init();
-    const int usable[] = { 1, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
-                           __builtin_cpu_supports("avx512f") };
     const int channels[] = { 40, 24, 17, 7 };
     char spec[512], err[TS_ERRLEN];
     for (int i = 0; i < 4; ++i) {
@@ -587,7 +577,7 @@ static void test_nhwc_depthwise_channel_blocks_agree_on_every_target(void **stat
         }
         cg_gen_free(g);
         for (int t = 0; t < 3; ++t)
-            if (usable[t])
+            if (ts_cpu_runs(targets[t]))
                 check_spec_for(spec, targets[t], 0, 9);
     }
 }
