@@ -132,6 +132,11 @@ static int p_count(lua_State *L)
     return 0;
 }
 
+void cg_gen_new_run_budget(cg_gen *g)
+{
+    cg_host_new_run_budget(g->host);
+}
+
 int cg_gen_count(cg_gen *g)
 {
     int n = 0;

@@ -68,6 +68,12 @@ int cg_gen_baked(cg_gen *g, int i, float **weights, size_t *nw, float **bias, si
 int cg_gen_info(cg_gen *g, int i, const cg_gen_options *opts, char **text,
                 char *err, size_t errlen);
 
+/* A new budget of CG_RUN_INSTRUCTIONS for the calls that follow (a spent
+ * budget fails every call). For tune, which generates dozens of candidates
+ * per layer, each nearly a generate run of its own: it starts one per
+ * layer, so that a file of many layers tunes as each would alone. */
+void cg_gen_new_run_budget(cg_gen *g);
+
 /* The tune candidates of layer i: *count descriptions in *names (free
  * each and the array). */
 int cg_gen_candidates(cg_gen *g, int i, const cg_gen_options *opts, char ***names, int *count,

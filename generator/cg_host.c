@@ -493,6 +493,11 @@ int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errle
     return rc;
 }
 
+void cg_host_new_run_budget(cg_host *h)
+{
+    h->run_instructions = 0;
+}
+
 lua_State *cg_host_lua(cg_host *h)
 {
     return h->L;

@@ -65,6 +65,10 @@ int cg_host_pcall(cg_host *h, lua_CFunction f, void *ud, char *err, size_t errle
 
 lua_State *cg_host_lua(cg_host *h);
 
+/* Start a new run budget (CG_RUN_INSTRUCTIONS), for a command that does a
+ * run's worth of work per layer (see cg_gen_new_run_budget). */
+void cg_host_new_run_budget(cg_host *h);
+
 /*
  * For coverage-guided fuzzing: fn(ud, source, line) is called for every
  * line of Lua that states created after this call run, with source as in

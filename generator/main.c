@@ -822,6 +822,7 @@ static int cmd_tune(const struct cli *c, cg_gen *g)
         for (int i = c->spec_first[s]; i < c->spec_first[s + 1] && status == 0; ++i) {
             cg_conv p;
             char **names;
+            cg_gen_new_run_budget(g);
             int count, rc = cg_gen_params(g, i, &p, err, sizeof err);
             if (rc == CG_OK)
                 rc = cg_gen_candidates(g, i, &c->gen, &names, &count, err, sizeof err);

@@ -158,6 +158,29 @@ static void test_absurd_specs_stop_within_seconds_with_a_clear_error(void **stat
     ts_rmtree(dir);
 }
 
+/* A spent run budget fails every later call of the run, the next layer's
+ * too; a new budget (tune starts one per layer) lets that layer generate. */
+static void test_a_new_run_budget_lets_the_next_layer_generate(void **state)
+{
+    (void)state;
+    char text[512], err[TS_ERRLEN];
+    snprintf(text, sizeof text, "%sconv2d { name = \"small\", input = { channels = 2, height = 5, width = 5 },"
+             " filters = 3, kernel = 3 }\n", absurd[0].text);
+    cg_gen *g = ts_gen_from_text("two.lua", text);
+    cg_gen_options opts = { "generic", 0, 0 };
+    cg_sources src;
+    assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+    assert_non_null(strstr(err, absurd[0].needle));
+    assert_int_equal(cg_gen_emit(g, 1, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+    assert_non_null(strstr(err, "layer 'small': convgen stopped after"));
+    cg_gen_new_run_budget(g);
+    if (cg_gen_emit(g, 1, &opts, &src, err, sizeof err) != CG_OK)
+        fail_msg("after a new budget: %s", err);
+    assert_non_null(strstr(src.c, "void small("));
+    cg_sources_free(&src);
+    cg_gen_free(g);
+}
+
 static void test_code_budgets_have_a_maximum(void **state)
 {
     (void)state;
@@ -338,6 +361,7 @@ int main(void)
     const struct CMUnitTest limits[] = {
         cmocka_unit_test(test_resnet50_generates_in_seconds_with_reasonable_output),
         cmocka_unit_test(test_absurd_specs_stop_within_seconds_with_a_clear_error),
+        cmocka_unit_test(test_a_new_run_budget_lets_the_next_layer_generate),
         cmocka_unit_test(test_code_budgets_have_a_maximum),
         cmocka_unit_test(test_a_run_holds_at_most_4096_layers),
     };
