@@ -758,12 +758,6 @@ static double time_candidate(const struct candidate *cand, const cg_conv *p,
 enum { FINAL_MAX = 6, FINAL_ROUNDS = 9 };
 #define FINAL_MARGIN 1.10
 
-static int compare_doubles(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Run the final round over cands[0..count) (first-pass times in .first),
  * leaving each finalist's median in .final. Returns the number of
  * finalists (none when fewer than two qualify), or -1 if out of memory. */
@@ -795,9 +789,8 @@ static int final_round(struct candidate *cands, int count, const cg_conv *p,
     printf("  final round: the %d within %.0f%% of the fastest, in turns over %d rounds\n", n,
            (FINAL_MARGIN - 1) * 100, FINAL_ROUNDS);
     for (int j = 0; j < n; ++j) {
-        qsort(samples[j], FINAL_ROUNDS, sizeof samples[j][0], compare_doubles);
         struct candidate *cand = &cands[order[j]];
-        cand->final = samples[j][FINAL_ROUNDS / 2];
+        cand->final = cg_median(samples[j], FINAL_ROUNDS);
         printf("  %-28s %10.1f us %8.1f GFLOP/s\n", names[order[j]], cand->final * 1e6,
                flops / cand->final * 1e-9);
     }

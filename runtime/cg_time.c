@@ -43,6 +43,11 @@ double cg_time_median(void (*fn)(void *), void *arg, int samples, double min_sec
             fn(arg);
         t[k] = (cg_time_now() - start) / (double)reps;
     }
-    qsort(t, (size_t)samples, sizeof t[0], compare_doubles);
-    return t[samples / 2];
+    return cg_median(t, samples);
+}
+
+double cg_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], compare_doubles);
+    return v[n / 2];
 }

@@ -15,4 +15,7 @@ double cg_time_now(void);
  */
 double cg_time_median(void (*fn)(void *), void *arg, int samples, double min_seconds);
 
+/* The median of v[0..n) (n >= 1; v is sorted in place). */
+double cg_median(double *v, int n);
+
 #endif
