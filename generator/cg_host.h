@@ -39,7 +39,8 @@ enum {
 #define CG_SPEC_SECONDS 2        /* of CPU time */
 #define CG_SPEC_MEMORY ((size_t)64 << 20)
 /* Limits on the whole generator state: Lua instructions over its life
- * (every spec and every layer generated), and memory. */
+ * (every spec and every layer generated; tune starts a new budget per
+ * layer, cg_host_new_run_budget), and memory. */
 #define CG_RUN_INSTRUCTIONS 250000000LL
 #define CG_STATE_MEMORY ((size_t)2 << 30)
 
