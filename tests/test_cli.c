@@ -526,6 +526,36 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
     ts_rmtree(lf.dir);
 }
 
+/* The untuned model's tiled kernel for a 1x1 layer on AVX-512: a tie in
+ * modelled cost goes to 4 filters x 4 vectors (8 x 2 ran 2-8% slower on
+ * Zen 5), and the channel loop is cut into runs of at most 32 channels (a
+ * straight run of 64 spilled the accumulators and ran at half speed).
+ * A 3x3 layer keeps the old tie-break, more filters first. Both kernels
+ * agree with the reference. */
+static void test_untuned_1x1_layers_take_wide_tiles_in_short_runs(void **state)
+{
+    (void)state;
+    layer_files lf;
+    layer_files_make(&lf);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 64, height = 25, width = 5 },\n"
+                           "  filters = 64, kernel = 1 }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
+    if (!strstr(out, "tile: 4 filters x 1 rows x 4 vectors of 16")
+        || !strstr(out, "channel loop unrolled by 32)"))
+        fail_msg("avx512: not a 4x1x4 tile in runs of 32 channels:\n%s", out);
+    if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
+        fail_msg("avx512 1x1: check failed:\n%s%s", out, errout);
+
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 16, height = 28, width = 28 },\n"
+                           "  filters = 64, kernel = 3, padding = 1 }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
+    if (!strstr(out, "tile: 8 filters x 2 rows x 1 vectors of 16"))
+        fail_msg("avx512 3x3: the tile changed:\n%s", out);
+    if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
+        fail_msg("avx512 3x3: check failed:\n%s%s", out, errout);
+    ts_rmtree(lf.dir);
+}
+
 /* At a 1x1 NCHW layer the filter-vectorized kernel's first filter tile
  * prefetches, channel by channel, the next tile's input (the later filter
  * tiles find it in cache). The layer here has a padded border (tiles
@@ -624,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_tune_records_a_choice_that_generate_reuses),
         cmocka_unit_test(test_tuned_channel_blocks_steer_both_kernels),
         cmocka_unit_test(test_tiles_one_register_short_read_weights_from_memory),
+        cmocka_unit_test(test_untuned_1x1_layers_take_wide_tiles_in_short_runs),
         cmocka_unit_test(test_row_groups_are_forced_or_chosen_and_agree),
         cmocka_unit_test(test_first_filter_tile_prefetches_the_next_tiles_input),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),

@@ -45,6 +45,7 @@ local REGION_OVERHEAD = 8        -- lines a region costs besides its taps
 M.L2_WEIGHTS = 1 << 20           -- bytes of weights kept in L2 across tiles
 M.L1_BLOCK = 16 << 10            -- bytes of a channel block's data meant to stay in L1
 M.L1_SPLIT = 32 << 10            -- split the channels when their data is larger than this
+M.TILED_MAX_RUN = 32             -- channels in one straight run of the tiled kernel's reduction
 
 -- Where the layout puts elements, in floats from the tensor's start (one
 -- image; one group's first channel and filter): input (c, ih, iw) at
@@ -122,10 +123,19 @@ end
 
 -- The tile shape with the lowest modelled cost that fits the registers
 -- (accumulators, one broadcast per filter and the input vector).
+--
+-- Many shapes tie: every tile that keeps both FMA pipes busy costs the
+-- same. A tie goes to more filters, then more rows, except that a 1x1
+-- layer (one long row) on a target with isa.wide_flat_tiles goes to more
+-- vectors first, then to the tile nearest 16 accumulators. On Zen 5 with
+-- AVX-512, 4 filters x 4 vectors ran 2-8% faster than 8 x 2 on 1x1
+-- layers of 16-256 channels, and 5 or 6 filters x 4 vectors ran slower
+-- than 4 x 4.
 function M.choose_tile(L, isa)
   local G = M.geometry(L)
   local fpg = L.filters // L.groups
   local V = isa.lanes
+  local wide = G.flat and isa.wide_flat_tiles
   local best, best_cost
   for tf = 1, math.min(fpg, isa.registers - 2) do
     for tr = 1, math.min(G.OH, isa.registers) do
@@ -134,11 +144,11 @@ function M.choose_tile(L, isa)
         local fits = tv == 1 or tv * V <= G.OW
         if fits and tf * tr * tv + tf + 1 <= isa.registers then
           local cost = M.tile_cost(L, G, isa, tf, tr, tv)
-          -- Prefer the cheaper tile; on a tie, more filters, then more rows.
-          local key = { cost, -tf, -tr }
+          local key = wide and { cost, -tv, math.abs(tf * tr * tv - 16), -tf }
+                            or { cost, -tf, -tr }
           local better = not best
           if not better then
-            for k = 1, 3 do
+            for k = 1, #key do
               local a, b = key[k], best.key[k]
               if math.abs(a - b) > 1e-9 then better = a < b; break end
             end
@@ -504,7 +514,10 @@ function M.tiled(L, isa, budget, forced, forced_cb)
     lines = REGION_OVERHEAD * #regions + per_channel
     cu = 1
     if a.roll == "none" then
-      for d = max_unroll(cb, cpg), 1, -1 do
+      -- A straight run of 64 channels made gcc spill a 4x1x4 tile's
+      -- accumulators, and ran at half the speed of two runs of 32; that
+      -- kernel was also sensitive to where the linker placed it.
+      for d = math.min(max_unroll(cb, cpg), M.TILED_MAX_RUN), 1, -1 do
         if cb % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget then
           cu = d
           break

@@ -10,6 +10,7 @@ local isa = {
   lanes = 16,
   stride2_shuffles = 1, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 32,
+  wide_flat_tiles = true, -- a 1x1 layer's tie goes to 4 vectors, 16 accumulators (plan.choose_tile)
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cpu = { "avx512f" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx512f -mfma",
