@@ -32,7 +32,7 @@ struct cg_host {
     int in_spec;            /* inside host.sandbox_call */
     int spec_stopped;       /* the spec hit its instruction or time limit */
     long spec_instructions; /* run so far by the sandboxed function */
-    double spec_deadline;   /* CLOCK_MONOTONIC seconds */
+    double spec_deadline;   /* process CPU seconds (cpu_seconds) */
     long long run_instructions;   /* run by this state so far */
     locale_t c_locale;
     cg_host_line_fn line_fn;

@@ -11,9 +11,14 @@
 
 #include "support.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "cg_host.h"   /* CG_SPEC_SECONDS */
 
 /* A spec whose only conv2d call is on line 2. */
 #define LAYER(fields) "-- one layer\nconv2d { " fields " }\n"
@@ -409,6 +414,56 @@ static void test_sandbox_stops_a_memory_hog(void **state)
     REJECTS("local t = {} for i = 1, 1e9 do t[i] = (\"x\"):rep(1000) end\n", "memory");
 }
 
+static double wall_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The time limit counts CPU time: a spec that computes for a few tens of
+ * milliseconds loads although the generator, descheduled as on a busy
+ * machine, took longer than the limit in wall time. A child process loads
+ * the spec while the parent lets it run 2 ms in every 152 (SIGSTOP and
+ * SIGCONT) until it exits. The child checks that the load took longer than
+ * the limit in wall time, so that the test would catch a wall-clock limit.
+ * The spec is pure arithmetic (no allocation), so ASan hardly slows it. */
+static void test_sandbox_time_limit_counts_cpu_time_not_wall_time(void **state)
+{
+    (void)state;
+    const char *text = "local x = 0\n"
+                       "for i = 1, 3000000 do x = x + i % 7 end\n"   /* 40 ms, 15M instructions */
+                       "conv2d { " GOOD " }\n";
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[TS_ERRLEN];
+        double t0 = wall_seconds();
+        int rc = ts_load_status("good.lua", text, err, sizeof err);
+        double wall = wall_seconds() - t0;
+        if (rc != CG_OK)
+            fprintf(stderr, "child: %s\n", err);
+        _exit(rc != CG_OK ? 1 : wall <= CG_SPEC_SECONDS ? 3 : 0);
+    }
+    const struct timespec run = { 0, 2 * 1000 * 1000 }, stopped = { 0, 150 * 1000 * 1000 };
+    int status;
+    pid_t done;
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0) {
+        nanosleep(&run, NULL);
+        kill(pid, SIGSTOP);
+        nanosleep(&stopped, NULL);
+        kill(pid, SIGCONT);
+    }
+    assert_int_equal(done, pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 1)
+        fail_msg("the spec was refused: the time limit counted the time it was stopped");
+    if (WEXITSTATUS(status) == 3)
+        fail_msg("the spec took less than the limit in wall time: make it compute longer");
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* After a spec hits a limit, the same generator loads the next spec. */
 static void test_sandbox_limits_are_lifted_after_the_spec(void **state)
 {
@@ -570,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_keeps_pure_helpers),
         cmocka_unit_test(test_sandbox_stops_an_endless_loop),
         cmocka_unit_test(test_sandbox_stops_a_memory_hog),
+        cmocka_unit_test(test_sandbox_time_limit_counts_cpu_time_not_wall_time),
         cmocka_unit_test(test_sandbox_limits_are_lifted_after_the_spec),
         cmocka_unit_test(test_spec_defaults_fill_the_optional_fields),
         cmocka_unit_test(test_spec_leaky_relu_alpha_defaults_to_a_hundredth),
