@@ -56,6 +56,9 @@ void ts_force_filter_vectors(char *spec, int nchw_fv);
  * "avx512" or "neon"); tests skip the targets it does not. */
 int ts_cpu_runs(const char *target);
 
+/* Seconds on CLOCK_MONOTONIC (wall time, for durations). */
+double ts_wall_seconds(void);
+
 /* Blank out the code_budget field of spec text, if any. */
 void ts_drop_budget(char *spec);
 
