@@ -43,7 +43,7 @@ enum { NPEERS = sizeof peers / sizeof peers[0] };
 _Static_assert(NPEERS <= BENCH_MAX_PEERS, "raise BENCH_MAX_PEERS");
 
 static const char usage[] =
-    "usage: bench [--results DIR] [--seed N] [--time S] [--list] [LAYER...]\n"
+    "usage: bench [--results DIR] [--seed N] [--time S] [--rounds N] [--list] [LAYER...]\n"
     "\n"
     "Benchmark convgen's kernels for the layers compiled in (all, or each LAYER,\n"
     "named as in the suite or with its bench_ prefix) against oneDNN, XNNPACK,\n"
@@ -52,6 +52,7 @@ static const char usage[] =
     "  --results DIR   also write DIR/results.csv and DIR/results.md\n"
     "  --seed N        seed of the random tensors (default 1)\n"
     "  --time S        seconds of timed calls per system and layer (default 0.3)\n"
+    "  --rounds N      interleaved rounds those calls are split into (default %d)\n"
     "  --list          print the layers compiled in and exit\n";
 
 static const bench_layer *find_layer(const char *name)
@@ -237,7 +238,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
+            fprintf(stdout, usage, bench_plan_default().rounds);
             return 0;
         } else if (strcmp(a, "--list") == 0) {
             for (int j = 0; j < bench_layer_count; ++j)
@@ -253,8 +254,17 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench: --time needs seconds in (0, 60)\n");
                 return 2;
             }
+        } else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
+            char *end;
+            long r = strtol(argv[++i], &end, 10);
+            if (*end || r < 1 || r > 1000) {
+                fprintf(stderr, "bench: --rounds needs a whole number in 1..1000\n");
+                return 2;
+            }
+            plan.rounds = (int)r;
         } else if (a[0] == '-') {
-            fprintf(stderr, "bench: unknown option '%s'\n%s", a, usage);
+            fprintf(stderr, "bench: unknown option '%s'\n", a);
+            fprintf(stderr, usage, bench_plan_default().rounds);
             return 2;
         } else {
             const bench_layer *l = find_layer(a);

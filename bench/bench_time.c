@@ -9,7 +9,7 @@
 
 bench_plan bench_plan_default(void)
 {
-    bench_plan p = { 0.3, 3.0, 100e-6, 10, 4000, 3, 3 };
+    bench_plan p = { 0.3, 3.0, 100e-6, 10, 4000, 3, 12 };
     return p;
 }
 

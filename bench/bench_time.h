@@ -9,10 +9,13 @@
  * slow that min_samples would exceed cap seconds gets fewer samples (but
  * never fewer than floor_samples) and is flagged as such. The samples of
  * all the systems of a layer are taken in interleaved rounds, so a burst of
- * noise from the machine's other tenants lands on every system alike; a
- * system whose call takes under 1 ms makes one untimed call at the start of
- * each round to bring its data back into cache. The result is the median
- * time per call.
+ * noise from the machine's other tenants lands on every system alike. The
+ * rounds are short (12 of them, about 25 ms per system each) because the
+ * shared machine drifts between slower and faster states over seconds:
+ * with 3 rounds, resnet50_pw1's ratio to oneDNN spread over 0.98-1.03x in
+ * eight runs, with 12 over 0.99-1.01x. A system whose call takes under
+ * 1 ms makes one untimed call at the start of each round to bring its data
+ * back into cache. The result is the median time per call.
  */
 #ifndef BENCH_TIME_H
 #define BENCH_TIME_H
@@ -26,7 +29,7 @@ typedef struct bench_plan {
 } bench_plan;
 
 /* The defaults: 0.3 s per measurement, samples of >= 100 us, 10..4000
- * samples, slow systems cut to >= 3 samples within 3 s, 3 rounds. */
+ * samples, slow systems cut to >= 3 samples within 3 s, 12 rounds. */
 bench_plan bench_plan_default(void);
 
 typedef struct bench_timing {
