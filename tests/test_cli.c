@@ -621,6 +621,100 @@ static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
     ts_rmtree(lf.dir);
 }
 
+/* Where a filter-vectorized kernel's weights come from memory at every
+ * call (more than 4 MiB; here 256 -> 512 filters, 3x3: 4.7 MB), every
+ * channel step prefetches its share of the next block's weights, so that
+ * each block after the first comes in while the one before computes. A
+ * harness built with the kernel marks each prefetched cache line: every
+ * prefetch lies inside the packed weights, and every line of them is
+ * prefetched but the first block's (filter tile 0, channels 0..63, two
+ * vectors of 8 filters: 64 * 9 * 8 floats each, K * 8 = 18432 floats
+ * apart), both in blocks of 64 channels and unblocked (where the first
+ * block is all of filter tile 0's weights). The kernel agrees with the
+ * reference. A layer with 4.1 MB of weights (in L3) gets no such
+ * prefetch. */
+static void test_large_weights_are_prefetched_a_block_ahead(void **state)
+{
+    (void)state;
+    if (!ts_cpu_runs("avx2")) {
+        print_message("this CPU has no AVX2+FMA: the kernel cannot run here\n");
+        skip();
+    }
+    static const struct {
+        int channels;                 /* the channel block */
+        long first[2][2];             /* the first block: [lo, hi) floats of each vector */
+    } cases[] = {
+        { 64, { { 0, 4608 }, { 18432, 23040 } } },
+        { 256, { { 0, 18432 }, { 18432, 36864 } } },
+    };
+    char harness[112], cmd[640], tuned[256];
+    layer_files lf;
+    layer_files_make(&lf);
+    snprintf(harness, sizeof harness, "%s/harness.c", lf.dir);
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 6, width = 6 },\n"
+                           "  filters = 512, kernel = 3, padding = 1 }\n");
+    ts_write_file(harness,
+        "#include <immintrin.h>\n"
+        "#include <stdio.h>\n"
+        "#define W (512L * 256 * 9)   /* weight floats: the packed weights, then the bias */\n"
+        "static _Alignas(64) float pk[W + 512];\n"
+        "static unsigned char marked[W / 16];\n"
+        "static long outside;\n"
+        "static void seen(const void *p)\n"
+        "{\n"
+        "    long f = (const float *)p - pk;\n"
+        "    if (f >= 0 && f < W) marked[f / 16] = 1; else ++outside;\n"
+        "}\n"
+        "#undef _mm_prefetch\n"
+        "#define _mm_prefetch(p, hint) seen(p)\n"
+        "#include \"t.h\"\n"
+        "#include \"t.c\"\n"
+        "static float in[T_INPUT_SIZE], w[T_WEIGHTS_SIZE], b[T_BIAS_SIZE], o[T_OUTPUT_SIZE];\n"
+        "int main(void)\n"
+        "{\n"
+        "    _Static_assert(T_PACKED_SIZE == W + 512, \"the packed layout changed\");\n"
+        "    long missing = 0, first = 0;\n"
+        "    t_pack(w, b, pk);\n"
+        "    t_run(in, pk, o);\n"
+        "    for (long l = 0; l < W / 16; ++l) {\n"
+        "        int in_first = (l * 16 >= F0LO && l * 16 < F0HI) || (l * 16 >= F1LO && l * 16 < F1HI);\n"
+        "        first += in_first;\n"
+        "        missing += !in_first && !marked[l];\n"
+        "    }\n"
+        "    printf(\"%ld lines not prefetched (of %ld), %ld outside the weights; first block %ld lines\\n\",\n"
+        "           missing, W / 16, outside, first);\n"
+        "    return missing == 0 && outside == 0 ? 0 : 1;\n"
+        "}\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        snprintf(tuned, sizeof tuned,
+                 "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"filter_vectors\",\n"
+                 "        tile = { filters = 4, rows = 1, vectors = 1 },\n"
+                 "        fv_tile = { vectors = 2, rows = 3, pixels = 3, channels = %d } }\n",
+                 cases[i].channels);
+        ts_write_file(lf.tuned, tuned);
+        assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
+        assert_non_null(strstr(out, "2 vectors of 8 filters x 3 rows x 3 pixels"));
+        assert_non_null(strstr(out, "\npacked weight prefetch: the next block's weights"));
+        assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && cc -O2 -mavx2 -mfma -DF0LO=%ld -DF0HI=%ld -DF1LO=%ld -DF1HI=%ld "
+                 "-o harness harness.c && ./harness", lf.dir, cases[i].first[0][0],
+                 cases[i].first[0][1], cases[i].first[1][0], cases[i].first[1][1]);
+        if (shell(cmd) != 0)
+            fail_msg("blocks of %d channels: %s%s", cases[i].channels, out, errout);
+        if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
+            fail_msg("blocks of %d channels: check failed:\n%s%s", cases[i].channels, out, errout);
+    }
+
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 6, width = 6 },\n"
+                           "  filters = 448, kernel = 3, padding = 1 }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
+    assert_non_null(strstr(out, "2 vectors of 8 filters x 3 rows x 3 pixels"));
+    if (strstr(out, "weight prefetch"))
+        fail_msg("4.1 MB of weights are prefetched:\n%s", out);
+    ts_rmtree(lf.dir);
+}
+
 /* The templates are inside the binary: an installed convgen works from
  * any directory, with nothing beside it. */
 static void test_installed_convgen_works_from_anywhere(void **state)
@@ -657,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_untuned_1x1_layers_take_wide_tiles_in_short_runs),
         cmocka_unit_test(test_row_groups_are_forced_or_chosen_and_agree),
         cmocka_unit_test(test_first_filter_tile_prefetches_the_next_tiles_input),
+        cmocka_unit_test(test_large_weights_are_prefetched_a_block_ahead),
         cmocka_unit_test(test_installed_convgen_works_from_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -545,6 +545,17 @@ function api.info(i, opts)
       end
     end
   end
+  if F and F.wprefetch then
+    for k, r in ipairs(rows) do
+      if r[1] == "packed weights" then
+        local W = F.wprefetch
+        table.insert(rows, k + 1, { "packed weight prefetch", string.format(
+          "the next block's weights, %d of each filter vector's %d cache lines per channel step",
+          W.per_step, W.lines) })
+        break
+      end
+    end
+  end
   local out = {}
   for _, r in ipairs(rows) do out[#out + 1] = r[1] .. ": " .. r[2] end
   return table.concat(out, "\n") .. "\n"

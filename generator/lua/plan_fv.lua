@@ -238,7 +238,45 @@ function M.plan(L, isa, budget, forced, forced_cb, forced_rg)
   F.wmem = M.memory_weights(tile, isa, F.channels)
   F.cost = M.tile_cost(L, G, isa, tile.tv, tile.tr, tile.tp)
   M.row_groups(L, F, forced_rg)
+  F.wprefetch = M.weight_prefetch(L, F, isa)
   return F
+end
+
+-- Weight prefetch. A filter tile reads a block of its weights (the
+-- channel block's, or all of them unblocked) from L3 or memory at its
+-- first tile position and from L2 at the others, so that first position
+-- waits for them. Instead, every channel step of every position can
+-- prefetch its share of the next block's weights (the next channel block,
+-- or the next filter tile's first), so the block streams in while the
+-- previous one computes. That pays where the weights come from memory at
+-- every call, more than PREFETCH_WEIGHTS (about what one core finds of
+-- L3 here): resnet18_512 (9 MiB; avx512, one thread, bench runs of the
+-- layer alone) 152-172 -> 180-197 GFLOP/s in a slow hour, 179-192 ->
+-- 179-208 in a fast one, and 133-154 -> 159-165 in full bench runs. From
+-- L3 the hardware prefetchers keep up, and the prefetches cost more than
+-- they save: resnet18_256 (2.25 MiB) ran 2-5% slower with them,
+-- mbv1_pw_last (4 MiB) 2%, vgg16_256 (2.25 MiB) the same. Not with row
+-- groups (a block's positions then differ from group to group) nor in the
+-- channel form (one channel's weights).
+-- The schedule: `lines` 64-byte lines of each filter vector's block,
+-- `per_step` of them per channel step while they last, the step's index
+-- counting `steps` channel steps per position from the region's first
+-- position `base[i]`.
+M.PREFETCH_WEIGHTS = 4 << 20
+
+function M.weight_prefetch(L, F, isa)
+  if not isa.prefetch or F.channels or F.row_groups then return nil end
+  if F.groups * F.nb * F.K * F.V * 4 <= M.PREFETCH_WEIGHTS then return nil end
+  local base, positions = {}, 0
+  for i, R in ipairs(F.regions) do
+    base[i] = positions
+    if #R.taps > 0 then
+      positions = positions + (R.rows.loop and R.rows.count or 1) * (R.cols.loop and R.cols.count or 1)
+    end
+  end
+  local steps = F.cb // F.cu
+  local lines = ceil_div(F.cb * L.kernel_h * L.kernel_w * F.V, 16)
+  return { base = base, steps = steps, lines = lines, per_step = ceil_div(lines, positions * steps) }
 end
 
 -- Split the row loops of plan F into F.row_groups groups (see the top of
