@@ -440,6 +440,38 @@ static void test_pruned_layers_agree_and_report_skipped_work(void **state)
     }
 }
 
+/* An untuned 1x1 layer on avx512 takes the 4x1x4 tile, but a pruned one
+ * (here half its weights zero) keeps 8x1x2: with the zeros' multiply-adds
+ * left out, a tile of more filters has more multiply-adds per input load. */
+static void test_pruned_1x1_layers_keep_tiles_of_more_filters(void **state)
+{
+    const char *dir = *state;
+    const int pcts[] = { 0, 50 };
+    const char *tiles[] = { "4 filters x 1 rows x 4 vectors of 16", "8 filters x 1 rows x 2 vectors of 16" };
+    char err[TS_ERRLEN], buf[256];
+    for (int k = 0; k < 2; ++k) {
+        cg_rng r;
+        cg_rng_seed(&r, (uint64_t)(30 + k));
+        cg_conv p;
+        float *w, *b;
+        char *spec = ts_bake(dir,
+            "conv2d { name = \"pw\", input = { channels = 64, height = 25, width = 5 },\n"
+            "  filters = 64, kernel = 1, code_budget = 16384 }\n", &r, pcts[k], &p, &w, &b);
+        cg_gen *g = ts_gen_from_text(spec_path(dir), spec);
+        cg_gen_options opts = { .target = "avx512" };
+        char *info;
+        assert_int_equal(cg_gen_info(g, 0, &opts, &info, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        info_value(info, "tile", buf, sizeof buf);
+        if (strncmp(buf, tiles[k], strlen(tiles[k])) != 0)
+            fail_msg("%d%% zeros: tile %s, not %s", pcts[k], buf, tiles[k]);
+        free(info);
+        free(spec);
+        free(w);
+        free(b);
+    }
+}
+
 /* ---- the count of skipped multiply-adds ------------------------------- */
 
 /* Multiply-adds of weight (kh, kw) that read inside the input, counted
@@ -699,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_npy_with_nan_or_infinity_is_refused_by_index, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_skipped_multiply_adds_are_counted_exactly, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_pruned_layers_agree_and_report_skipped_work, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_pruned_1x1_layers_keep_tiles_of_more_filters, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_sweep_of_baked_layers_agrees_on_every_target, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_npy_with_bad_magic_is_an_error, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_npy_of_another_dtype_is_an_error, make_dir, remove_dir),

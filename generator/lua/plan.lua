@@ -130,12 +130,17 @@ end
 -- vectors first, then to the tile nearest 16 accumulators. On Zen 5 with
 -- AVX-512, 4 filters x 4 vectors ran 2-8% faster than 8 x 2 on 1x1
 -- layers of 16-256 channels, and 5 or 6 filters x 4 vectors ran slower
--- than 4 x 4.
+-- than 4 x 4. Not for pruned baked weights (a quarter or more zero): a
+-- multiply-add left out still leaves its input vector's load, and with
+-- half of them gone a 4x4 tile loads a vector per two multiply-adds, an
+-- 8x2 one per four. DS-CNN's pointwise layer half pruned: 4.34 us with
+-- 4x4, 3.72 with 8x2 (dense 4.9 and 5.25, 90% pruned 1.31 and 1.32).
 function M.choose_tile(L, isa)
   local G = M.geometry(L)
   local fpg = L.filters // L.groups
   local V = isa.lanes
-  local wide = G.flat and isa.wide_flat_tiles
+  local pruned = L.baked and L.baked.zeros * 4 >= #L.baked.weights // 4
+  local wide = G.flat and isa.wide_flat_tiles and not pruned
   local best, best_cost
   for tf = 1, math.min(fpg, isa.registers - 2) do
     for tr = 1, math.min(G.OH, isa.registers) do
