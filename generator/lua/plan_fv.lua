@@ -252,7 +252,7 @@ end
 -- every call, more than PREFETCH_WEIGHTS (about what one core finds of
 -- L3 here): resnet18_512 (9 MiB; avx512, one thread, bench runs of the
 -- layer alone) 152-172 -> 180-197 GFLOP/s in a slow hour, 179-192 ->
--- 179-208 in a fast one, and 133-154 -> 159-165 in full bench runs. From
+-- 179-208 in a fast one, and 133-165 -> 159-190 in full bench runs. From
 -- L3 the hardware prefetchers keep up, and the prefetches cost more than
 -- they save: resnet18_256 (2.25 MiB) ran 2-5% slower with them,
 -- mbv1_pw_last (4 MiB) 2%, vgg16_256 (2.25 MiB) the same. Not with row
