@@ -631,8 +631,10 @@ static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
  * vectors of 8 filters: 64 * 9 * 8 floats each, K * 8 = 18432 floats
  * apart), both in blocks of 64 channels and unblocked (where the first
  * block is all of filter tile 0's weights). The kernel agrees with the
- * reference. A layer with 4.1 MB of weights (in L3) gets no such
- * prefetch. */
+ * reference. With one tile position per block, at most 8 lines go per
+ * step; a layer whose outputs all see only padding (8 MiB of weights) has
+ * no positions and no prefetch. A layer with 4.1 MB of weights (in L3)
+ * gets no such prefetch. */
 static void test_large_weights_are_prefetched_a_block_ahead(void **state)
 {
     (void)state;
@@ -673,17 +675,18 @@ static void test_large_weights_are_prefetched_a_block_ahead(void **state)
         "int main(void)\n"
         "{\n"
         "    _Static_assert(T_PACKED_SIZE == W + 512, \"the packed layout changed\");\n"
-        "    long missing = 0, first = 0;\n"
+        "    long missing = 0, first = 0, hit = 0;\n"
         "    t_pack(w, b, pk);\n"
         "    t_run(in, pk, o);\n"
         "    for (long l = 0; l < W / 16; ++l) {\n"
         "        int in_first = (l * 16 >= F0LO && l * 16 < F0HI) || (l * 16 >= F1LO && l * 16 < F1HI);\n"
         "        first += in_first;\n"
         "        missing += !in_first && !marked[l];\n"
+        "        hit += marked[l];\n"
         "    }\n"
         "    printf(\"%ld lines not prefetched (of %ld), %ld outside the weights; first block %ld lines\\n\",\n"
         "           missing, W / 16, outside, first);\n"
-        "    return missing == 0 && outside == 0 ? 0 : 1;\n"
+        "    return (missing == 0 || !COVER) && outside == 0 && hit > 0 ? 0 : 1;\n"
         "}\n");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         snprintf(tuned, sizeof tuned,
@@ -697,7 +700,7 @@ static void test_large_weights_are_prefetched_a_block_ahead(void **state)
         assert_non_null(strstr(out, "\npacked weight prefetch: the next block's weights"));
         assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
         snprintf(cmd, sizeof cmd,
-                 "cd %s && cc -O2 -mavx2 -mfma -DF0LO=%ld -DF0HI=%ld -DF1LO=%ld -DF1HI=%ld "
+                 "cd %s && cc -O2 -mavx2 -mfma -DCOVER=1 -DF0LO=%ld -DF0HI=%ld -DF1LO=%ld -DF1HI=%ld "
                  "-o harness harness.c && ./harness", lf.dir, cases[i].first[0][0],
                  cases[i].first[0][1], cases[i].first[1][0], cases[i].first[1][1]);
         if (shell(cmd) != 0)
@@ -705,6 +708,34 @@ static void test_large_weights_are_prefetched_a_block_ahead(void **state)
         if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
             fail_msg("blocks of %d channels: check failed:\n%s%s", cases[i].channels, out, errout);
     }
+
+    /* One output pixel, so one tile position per block: spreading a block
+     * over its steps would take 288 / 16 lines a step. At most 8 go, all
+     * inside the weights. */
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 2, width = 2 },\n"
+                           "  filters = 512, kernel = 3, stride = 3, padding = 1 }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
+    if (!strstr(out, "\npacked weight prefetch: the next block's weights, ")
+        || !strstr(out, "cache lines, 8 per channel step\n"))
+        fail_msg("one position per block: not 8 lines a step:\n%s", out);
+    assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
+    snprintf(cmd, sizeof cmd, "cd %s && cc -O2 -mavx2 -mfma -DCOVER=0 -DF0LO=0 -DF0HI=0 -DF1LO=0 -DF1HI=0 "
+             "-o harness harness.c && ./harness", lf.dir);
+    if (shell(cmd) != 0)
+        fail_msg("one position per block: %s%s", out, errout);
+    if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
+        fail_msg("one position per block: check failed:\n%s%s", out, errout);
+
+    /* Every output sees only padding: no tile position, no prefetch. */
+    ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 1, width = 1 },\n"
+                           "  filters = 8192, kernel = 1, stride = 2, padding = 1 }\n");
+    if (convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL) != 0)
+        fail_msg("a layer of padding only: %s%s", out, errout);
+    assert_non_null(strstr(out, "filter-vectorized"));
+    if (strstr(out, "weight prefetch"))
+        fail_msg("a layer of padding only prefetches:\n%s", out);
+    if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
+        fail_msg("a layer of padding only: check failed:\n%s%s", out, errout);
 
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 6, width = 6 },\n"
                            "  filters = 448, kernel = 3, padding = 1 }\n");

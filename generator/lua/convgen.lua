@@ -550,8 +550,8 @@ function api.info(i, opts)
       if r[1] == "packed weights" then
         local W = F.wprefetch
         table.insert(rows, k + 1, { "packed weight prefetch", string.format(
-          "the next block's weights, %d of each filter vector's %d cache lines per channel step",
-          W.per_step, W.lines) })
+          "the next block's weights, %d of each filter vector's %d cache lines, %d per channel step",
+          W.lines, W.block_lines, W.per_step) })
         break
       end
     end

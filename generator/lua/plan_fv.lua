@@ -258,11 +258,16 @@ end
 -- mbv1_pw_last (4 MiB) 2%, vgg16_256 (2.25 MiB) the same. Not with row
 -- groups (a block's positions then differ from group to group) nor in the
 -- channel form (one channel's weights).
--- The schedule: `lines` 64-byte lines of each filter vector's block,
--- `per_step` of them per channel step while they last, the step's index
--- counting `steps` channel steps per position from the region's first
--- position `base[i]`.
+-- The schedule: the first `lines` of the `block_lines` 64-byte lines of
+-- each filter vector's block, `per_step` of them per channel step, the
+-- step's index counting `steps` channel steps per position from the
+-- region's first position `base[i]`. A block with few positions would
+-- need hundreds of prefetches per step (a 2x2 plane: 576 lines each); at
+-- most PREFETCH_PER_STEP lines go per step, so there only the block's
+-- start is prefetched, the part its first steps read. None when no tile
+-- position reads the input (every output sees only padding).
 M.PREFETCH_WEIGHTS = 4 << 20
+M.PREFETCH_PER_STEP = 8
 
 function M.weight_prefetch(L, F, isa)
   if not isa.prefetch or F.channels or F.row_groups then return nil end
@@ -274,9 +279,12 @@ function M.weight_prefetch(L, F, isa)
       positions = positions + (R.rows.loop and R.rows.count or 1) * (R.cols.loop and R.cols.count or 1)
     end
   end
+  if positions == 0 then return nil end
   local steps = F.cb // F.cu
-  local lines = ceil_div(F.cb * L.kernel_h * L.kernel_w * F.V, 16)
-  return { base = base, steps = steps, lines = lines, per_step = ceil_div(lines, positions * steps) }
+  local block_lines = ceil_div(F.cb * L.kernel_h * L.kernel_w * F.V, 16)
+  local per_step = math.min(ceil_div(block_lines, positions * steps), M.PREFETCH_PER_STEP)
+  return { base = base, steps = steps, block_lines = block_lines, per_step = per_step,
+           lines = math.min(block_lines, per_step * positions * steps) }
 end
 
 -- Split the row loops of plan F into F.row_groups groups (see the top of
