@@ -621,6 +621,21 @@ static void test_first_filter_tile_prefetches_the_next_tiles_input(void **state)
     ts_rmtree(lf.dir);
 }
 
+/* Generate lf's layer for avx2, build lf's harness.c with it and defines
+ * (the harness exits 0 when its prefetches pass), run it, and check the
+ * kernel against the reference; fail naming what on any step. */
+static void prefetch_harness_passes(const layer_files *lf, const char *defines, const char *what)
+{
+    char cmd[640];
+    assert_int_equal(convgen(NULL, "generate", lf->spec, "-o", lf->dir, "--target", "avx2"), 0);
+    snprintf(cmd, sizeof cmd, "cd %s && cc -O2 -mavx2 -mfma %s -o harness harness.c && ./harness",
+             lf->dir, defines);
+    if (shell(cmd) != 0)
+        fail_msg("%s: %s%s", what, out, errout);
+    if (convgen(NULL, "check", lf->spec, "--target", "avx2", NULL, NULL) != 0)
+        fail_msg("%s: check failed:\n%s%s", what, out, errout);
+}
+
 /* Where a filter-vectorized kernel's weights come from memory at every
  * call (more than 4 MiB; here 256 -> 512 filters, 3x3: 4.7 MB), every
  * channel step prefetches its share of the next block's weights, so that
@@ -649,7 +664,7 @@ static void test_large_weights_are_prefetched_a_block_ahead(void **state)
         { 64, { { 0, 4608 }, { 18432, 23040 } } },
         { 256, { { 0, 18432 }, { 18432, 36864 } } },
     };
-    char harness[112], cmd[640], tuned[256];
+    char harness[112], tuned[256], defines[128], what[64];
     layer_files lf;
     layer_files_make(&lf);
     snprintf(harness, sizeof harness, "%s/harness.c", lf.dir);
@@ -698,33 +713,22 @@ static void test_large_weights_are_prefetched_a_block_ahead(void **state)
         assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
         assert_non_null(strstr(out, "2 vectors of 8 filters x 3 rows x 3 pixels"));
         assert_non_null(strstr(out, "\npacked weight prefetch: the next block's weights"));
-        assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
-        snprintf(cmd, sizeof cmd,
-                 "cd %s && cc -O2 -mavx2 -mfma -DCOVER=1 -DF0LO=%ld -DF0HI=%ld -DF1LO=%ld -DF1HI=%ld "
-                 "-o harness harness.c && ./harness", lf.dir, cases[i].first[0][0],
-                 cases[i].first[0][1], cases[i].first[1][0], cases[i].first[1][1]);
-        if (shell(cmd) != 0)
-            fail_msg("blocks of %d channels: %s%s", cases[i].channels, out, errout);
-        if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
-            fail_msg("blocks of %d channels: check failed:\n%s%s", cases[i].channels, out, errout);
+        snprintf(defines, sizeof defines, "-DCOVER=1 -DF0LO=%ld -DF0HI=%ld -DF1LO=%ld -DF1HI=%ld",
+                 cases[i].first[0][0], cases[i].first[0][1], cases[i].first[1][0], cases[i].first[1][1]);
+        snprintf(what, sizeof what, "blocks of %d channels", cases[i].channels);
+        prefetch_harness_passes(&lf, defines, what);
     }
 
-    /* One output pixel, so one tile position per block: spreading a block
-     * over its steps would take 288 / 16 lines a step. At most 8 go, all
-     * inside the weights. */
+    /* One output pixel, so one tile position per block: spreading a
+     * block's 288 lines per vector over its few steps would take dozens a
+     * step. At most 8 go, all inside the weights. */
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 2, width = 2 },\n"
                            "  filters = 512, kernel = 3, stride = 3, padding = 1 }\n");
     assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
     if (!strstr(out, "\npacked weight prefetch: the next block's weights, ")
         || !strstr(out, "cache lines, 8 per channel step\n"))
         fail_msg("one position per block: not 8 lines a step:\n%s", out);
-    assert_int_equal(convgen(NULL, "generate", lf.spec, "-o", lf.dir, "--target", "avx2"), 0);
-    snprintf(cmd, sizeof cmd, "cd %s && cc -O2 -mavx2 -mfma -DCOVER=0 -DF0LO=0 -DF0HI=0 -DF1LO=0 -DF1HI=0 "
-             "-o harness harness.c && ./harness", lf.dir);
-    if (shell(cmd) != 0)
-        fail_msg("one position per block: %s%s", out, errout);
-    if (convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL) != 0)
-        fail_msg("one position per block: check failed:\n%s%s", out, errout);
+    prefetch_harness_passes(&lf, "-DCOVER=0 -DF0LO=0 -DF0HI=0 -DF1LO=0 -DF1HI=0", "one position per block");
 
     /* Every output sees only padding: no tile position, no prefetch. */
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 256, height = 1, width = 1 },\n"
