@@ -80,8 +80,9 @@ static const char usage_tune[] =
     "the system compiler (cc -O3 -march=native), check each against the\n"
     "reference, time its packed entry on this machine (median of 7\n"
     "samples), time those within 10% of the fastest again in turns (9\n"
-    "rounds) and write the fastest to SPEC.tuned beside each\n"
-    "spec. generate, check and info then use the recorded choices for that\n"
+    "rounds) and write the fastest to SPEC.tuned beside each spec, with\n"
+    "the fastest of those the plain entry can run (tiled or whole plane).\n"
+    "generate, check and info then use the recorded choices for that\n"
     "target without timing again; fields set in the spec itself still win.\n";
 
 static const char usage_common[] =
@@ -843,15 +844,17 @@ static int cmd_tune(const struct cli *c, cg_gen *g)
             }
             if (status == 0 && final_round(cands, count, &p, &d, names, flops) < 0)
                 status = report(CG_ERR_INTERNAL, "out of memory");
-            /* best and plain (the fastest tiled candidate, for the plain
-             * entry) count from 1; 0: none. */
+            /* best and plain (the fastest candidate the plain entry can
+             * run: tiled, or the whole plane, which reads the weights as
+             * they are too) count from 1; 0: none. */
             int best = 0, plain = 0;
             for (int k = 0; k < count && status == 0; ++k) {
                 if (cands[k].first <= 0)
                     continue;
                 if (!best || ranks_ahead(&cands[k], &cands[best - 1]))
                     best = k + 1;
-                if (strncmp(names[k], "tiled", 5) == 0 && (!plain || ranks_ahead(&cands[k], &cands[plain - 1])))
+                if ((strncmp(names[k], "tiled", 5) == 0 || strcmp(names[k], "planes") == 0)
+                    && (!plain || ranks_ahead(&cands[k], &cands[plain - 1])))
                     plain = k + 1;
             }
             for (int k = 0; cands && k < count; ++k)
@@ -863,6 +866,8 @@ static int cmd_tune(const struct cli *c, cg_gen *g)
             } else if (best) {
                 char *line;
                 printf("  fastest: %s\n", names[best - 1]);
+                if (plain)
+                    printf("  plain entry: %s\n", names[plain - 1]);
                 if (cg_gen_tuned_record(g, i, &c->gen, best, plain, &line, err, sizeof err) != CG_OK) {
                     status = report(CG_ERR_INTERNAL, err);
                 } else {

@@ -62,6 +62,11 @@ static void slurp(const char *path, char *buf, size_t len)
     fclose(f);
 }
 
+void ts_read_text(const char *path, char *buf, size_t len)
+{
+    slurp(path, buf, len);
+}
+
 int ts_run(const char *const argv[], const char *cwd, char *out, size_t outlen,
            char *errout, size_t errlen)
 {

@@ -36,6 +36,9 @@ void ts_rmtree(const char *dir);
 int ts_count_entries(const char *dir);
 /* Write text to path; fails the test on error. */
 void ts_write_file(const char *path, const char *text);
+/* Read up to len - 1 bytes of path into buf as a string (empty when the
+ * file cannot be read). */
+void ts_read_text(const char *path, char *buf, size_t len);
 
 /* A random valid layer named "sweep<i>", written as spec text into buf
  * (1024 bytes are enough): the kernel sweeps' shapes (stride, asymmetric

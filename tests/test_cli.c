@@ -376,6 +376,13 @@ static void test_tune_records_a_choice_that_generate_reuses(void **state)
         fail_msg("tune failed:\n%s%s", out, errout);
     assert_non_null(strstr(out, "fastest: "));
     assert_int_equal(access(lf.tuned, R_OK), 0);
+    /* The plain entry's choice is recorded too: the whole plane (this
+     * 10x12 plane has one) or a tiled kernel, whichever ran faster. */
+    char record[1024];
+    ts_read_text(lf.tuned, record, sizeof record);
+    if (!strstr(out, "plain entry: planes") != !strstr(record, "plain_kernel = \"planes\"")
+        || !strstr(record, "plain_kernel = \""))
+        fail_msg("the plain entry's choice is not recorded as reported:\n%s%s", out, record);
 
     /* A record naming a tile the model would not pick is obeyed. */
     ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"tiled\",\n"
@@ -386,6 +393,25 @@ static void test_tune_records_a_choice_that_generate_reuses(void **state)
     /* Another target is not steered by it. */
     assert_int_equal(convgen(NULL, "info", lf.spec, NULL, NULL, NULL, NULL), 0);
     assert_null(strstr(out, "tile: 1 filters x 1 rows x 1 vectors"));
+
+    /* A record's plain_kernel picks the plain entry's kernel. */
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"tiled\", plain_kernel = \"planes\",\n"
+                            "        tile = { filters = 1, rows = 1, vectors = 1 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
+    assert_non_null(strstr(out, "\nplain kernel: whole plane: "));
+    assert_non_null(strstr(out, "\npacked kernel: the tiled kernel above"));
+    assert_int_equal(convgen(NULL, "check", lf.spec, "--target", "avx2", NULL, NULL), 0);
+    /* Where the layer has no whole-plane kernel, that is an input error
+     * naming the record, and so is a value other than the two kernels. */
+    ts_write_file(lf.tuned, "\ntuned { layer = \"t\", target = \"neon\", plain_kernel = \"planes\" }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 0);
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "neon", NULL, NULL), 2);
+    if (!strstr(errout, "t.lua.tuned:2:") || !strstr(errout, "plain_kernel") || !strstr(errout, "masked loads"))
+        fail_msg("unexpected message: %s", errout);
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx2\", plain_kernel = \"plane\" }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx2", NULL, NULL), 2);
+    if (!strstr(errout, "t.lua.tuned:1:") || !strstr(errout, "plain_kernel"))
+        fail_msg("unexpected message: %s", errout);
 
     /* A broken record is an input error naming its file and line. */
     ts_write_file(lf.tuned, "\ntuned { layer = \"t\", target = \"avx2\", tile = { filters = 0, rows = 1, vectors = 1 } }\n");
@@ -413,7 +439,7 @@ static void test_tuned_channel_blocks_steer_both_kernels(void **state)
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 48, height = 9, width = 11 },\n"
                            "  filters = 40, kernel = 3, padding = 1, activation = \"leaky_relu\", alpha = 0.2 }\n");
     ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                            "        tile = { filters = 3, rows = 2, vectors = 1, channels = 16 },\n"
+                            "        plain_kernel = \"tiled\", tile = { filters = 3, rows = 2, vectors = 1, channels = 16 },\n"
                             "        fv_tile = { vectors = 2, rows = 2, pixels = 4, channels = 12 } }\n");
     assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     assert_non_null(strstr(out, "\nchannel blocks: 16 of 48 channels\n"));
@@ -423,7 +449,7 @@ static void test_tuned_channel_blocks_steer_both_kernels(void **state)
         fail_msg("check failed:\n%s%s", out, errout);
 
     ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                            "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
+                            "        plain_kernel = \"tiled\", tile = { filters = 3, rows = 2, vectors = 1 },\n"
                             "        fv_tile = { vectors = 2, rows = 2, pixels = 4 } }\n");
     assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     assert_null(strstr(out, "channel blocks"));
@@ -454,7 +480,7 @@ static void test_row_groups_are_forced_or_chosen_and_agree(void **state)
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 20, height = 9, width = 11 },\n"
                            "  filters = 40, kernel = 3, padding = 1, row_group = 3, activation = \"relu\" }\n");
     ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"filter_vectors\",\n"
-                            "        tile = { filters = 3, rows = 2, vectors = 1 },\n"
+                            "        plain_kernel = \"tiled\", tile = { filters = 3, rows = 2, vectors = 1 },\n"
                             "        fv_tile = { vectors = 1, rows = 1, pixels = 4 } }\n");
     assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     assert_non_null(strstr(out, "vectors of 16 filters x 1 rows x 4 pixels"));

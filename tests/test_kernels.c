@@ -675,6 +675,37 @@ static void test_whole_plane_kernels_agree_on_x86_targets(void **state)
     check_on_x86_targets(specs, sizeof specs / sizeof specs[0], no_plane, 60);
 }
 
+/* Which kernel the plain entry runs: the whole plane (the specs before
+ * the last), or the tiled kernel (the last, whose spec sets a tile). */
+static const char *plain_plane(const char *c, size_t i)
+{
+    const int plane = strstr(c, "_plane(input, weights, bias, output);") != NULL;
+    const int tiled = strstr(c, "regions; channel loop unrolled by") != NULL;
+    if (i < 2)
+        return plane && !tiled ? NULL : "a plain entry that does not run the whole-plane kernel alone";
+    return tiled && !plane ? NULL : "a plain entry that does not run the tiled kernel";
+}
+
+/* The plain entry reads the weights as they are, so where the model costs
+ * the whole-plane kernel well under the tiled one it runs that instead,
+ * and no tiled kernel is written: a DS-CNN-like depthwise layer (where
+ * the packed entry runs the same kernel), and a 4x4 plane without bias
+ * (avx512: its packed entry is filter-vectorized). A tile in the spec
+ * keeps the tiled kernel. Both entries agree with the reference. */
+static void test_plain_entries_run_the_whole_plane_where_it_is_cheaper(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"pp_dw\", input = { channels = 12, height = 25, width = 5 }, groups = 12,\n"
+        "  filters = 12, kernel = 3, padding = 1, activation = \"relu\" }\n",
+        "conv2d { name = \"pp_4x4\", input = { channels = 24, height = 4, width = 4 },\n"
+        "  filters = 20, kernel = 3, padding = 1, bias = false, activation = \"relu6\" }\n",
+        "conv2d { name = \"pp_tile\", input = { channels = 12, height = 25, width = 5 }, groups = 12,\n"
+        "  filters = 12, kernel = 3, padding = 1, tile = { filters = 1, rows = 5, vectors = 1 } }\n",
+    };
+    check_on_x86_targets(specs, sizeof specs / sizeof specs[0], plain_plane, 90);
+}
+
 /* packed_kernel = "planes" where the family does not apply is an input
  * error naming the field and the reason. */
 static void test_planes_that_do_not_apply_are_refused(void **state)
@@ -725,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_nchw_filter_vectors_agree_on_x86_targets),
         cmocka_unit_test(test_whole_plane_kernels_agree_on_x86_targets),
         cmocka_unit_test(test_planes_that_do_not_apply_are_refused),
+        cmocka_unit_test(test_plain_entries_run_the_whole_plane_where_it_is_cheaper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,15 @@ api.TARGETS = { "generic", "avx2", "avx512", "neon", "native" }
 
 local function basename(path) return (path:match("([^/]+)$")) or path end
 
+-- The plain entry runs the whole-plane kernel in place of the tiled one
+-- when the model costs it under this share of the tiled kernel. Closer
+-- than that the model is not to be trusted (avx512, cc -O3: resnet18_256
+-- is modelled 3% and resnet50_pw2 13% cheaper as a plane, and measured
+-- 43% and 25% slower), while the layers under it gain a lot (DS-CNN's
+-- 25x5 depthwise layer, modelled at 33% of the tiled cost, runs in 1.9 us
+-- instead of 4.3; resnet18_512, at 50%, in 1.4 ms instead of 2.5).
+local PLAIN_PLANE_SHARE = 2 / 3
+
 -- Load a spec's text, and the text of its .tuned record if it has one.
 function api.load(path, text, tuned_path, tuned_text)
   host.set_context(path)
@@ -282,6 +291,32 @@ local function generate(i, opts)
     if Q and Q.cost >= cost then Q = nil end
     if Q then F = nil end
   end
+  -- The plain entry reads the weights as they are, so it can run the
+  -- whole-plane kernel as well as the tiled one. A record's plain_kernel
+  -- says which ran faster; without one, the plain entry runs the whole
+  -- plane where the packed entry runs it too, or where the model costs
+  -- it under PLAIN_PLANE_SHARE of the tiled kernel (it ranks the two
+  -- closer than that unreliably). Never with the spec's own tile field,
+  -- nor where the packed entry was set to (or tuned as) the tiled kernel.
+  local plainQ = nil
+  local plain_kernel = not v and rec and rec.plain_kernel
+  if plain_kernel == "planes" and not L.tile and not L.baked then
+    local why_not
+    plainQ = Q
+    if not plainQ then plainQ, why_not = plan_plane.plan(L, o.isa, o.budget) end
+    if not plainQ then
+      util.fail("%s: tuned: layer '%s': plain_kernel \"planes\": no whole-plane kernel for target %s: %s",
+                rec.where, L.name, o.target, why_not)
+    end
+  elseif not plain_kernel and not L.baked and not L.tile and packed_kernel ~= "tiled" then
+    plainQ = Q
+    if not plainQ then
+      local q = plan_plane.plan(L, o.isa, o.budget)
+      if q and q.cost < PLAIN_PLANE_SHARE * plan.tile_cost(L, P.G, o.isa, P.tile.tf, P.tile.tr, P.tile.tv) then
+        plainQ = q
+      end
+    end
+  end
   local sizes = shape.sizes(L)
   local act = activation(L)
   local kernel_path = "conv2d/tiled.c.in"
@@ -305,7 +340,7 @@ local function generate(i, opts)
     local baked_path = "conv2d/baked.c.in"
     if F then
       tiled_vars.banner = banner(L, packed_path .. ", " .. baked_path .. ", " .. isa_path)
-      c = render("conv2d/baked_head.c.in", tiled_vars)
+      c = render("conv2d/head.c.in", tiled_vars)
         .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = true })
         .. render(baked_path, { L = L, NAME = NAME, values = baked_values(L, F),
                                 call = L.name .. "_run(input, weights, output);" })
@@ -317,10 +352,23 @@ local function generate(i, opts)
                                 call = string.format("%s_tiled(input, weights, %s, output);", L.name,
                                                      L.bias and ("weights + " .. sizes.weights) or "NULL") })
     end
+  elseif plainQ then
+    -- (no tiled kernel: both entries run the whole plane, or the packed
+    -- one the filter-vectorized kernel)
+    local plane_path = "conv2d/packed_plane.c.in"
+    tiled_vars.banner = banner(L, "conv2d/head.c.in, " .. plane_path .. ", "
+                                  .. (F and packed_path or "conv2d/packed_same.c.in") .. ", " .. isa_path)
+    c = render("conv2d/head.c.in", tiled_vars)
+      .. render(plane_path, { L = L, Q = plainQ, isa = o.isa, act = act, plain = true, packed = Q ~= nil })
+    if F then
+      c = c .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = false })
+    else
+      c = c .. render("conv2d/packed_same.c.in", { L = L, S = sizes, run_fn = L.name .. "_plane" })
+    end
   else
     c = render(kernel_path, tiled_vars)
     if Q then
-      c = c .. render("conv2d/packed_plane.c.in", { L = L, Q = Q, isa = o.isa, act = act })
+      c = c .. render("conv2d/packed_plane.c.in", { L = L, Q = Q, isa = o.isa, act = act, plain = false, packed = true })
         .. render("conv2d/packed_same.c.in", { L = L, S = sizes, run_fn = L.name .. "_plane" })
     else
       c = c .. render(packed_path, { L = L, F = F, isa = o.isa, act = act, S = sizes, baked = false,
@@ -333,7 +381,7 @@ local function generate(i, opts)
     banner = banner(L, header_path),
     NAME = L.name:upper(), guard = "CONVGEN_" .. L.name:upper() .. "_H",
   })
-  return c, h, P, o, F, stats, Q
+  return c, h, P, o, F, stats, Q, plainQ
 end
 
 -- Layer i's sources and how to build them: c, h, target, tinycc, cflags.
@@ -361,12 +409,12 @@ function api.candidate(i, opts, k)
 end
 
 -- The .tuned line for layer i: variant best for the packed entry, and the
--- fastest tiled variant plain (may be nil) for the plain entry.
+-- fastest variant plain (may be nil) of those the plain entry can run
+-- (tiled, or the whole plane).
 function api.tuned_record(i, opts, best, plain)
   local o = options(layer(i), opts)
   local v = api.candidate(i, opts, best)
-  local p = plain and api.candidate(i, opts, plain)
-  return tune.record(layer(i), o.target, v, p and p.tile)
+  return tune.record(layer(i), o.target, v, plain and api.candidate(i, opts, plain))
 end
 
 function api.emit(i, opts)
@@ -464,8 +512,12 @@ end
 -- key: value lines describing layer i.
 function api.info(i, opts)
   local L = layer(i)
-  local c, h, P, o, F, stats, Q = generate(i, opts)
+  local c, h, P, o, F, stats, Q, plainQ = generate(i, opts)
   local n = shape.counts(L)
+  local function plane(R)
+    return string.format("whole plane: %d filters x %d vectors of %d pixels (the %dx%d plane%s); %d lines of reduction code",
+      R.tf, R.nv, R.V, L.out_h, L.out_w, #R.runs > 1 and (", in " .. #R.runs .. " runs") or "", R.lines)
+  end
   local _, code_lines = c:gsub("\n", "")
   local nhwc = L.layout == "nhwc"   -- dimensions in the layout's order
   local rows = {
@@ -497,8 +549,7 @@ function api.info(i, opts)
     { "packed kernel", F and string.format("filter-vectorized: %d vectors of %d filters x %d rows x %d pixels; %d lines of reduction code%s",
         F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines,
         F.wmem > 0 and string.format("; %d weight vector%s read from memory by the multiply-adds", F.wmem, F.wmem > 1 and "s" or "") or "")
-      or Q and string.format("whole plane: %d filters x %d vectors of %d pixels (the %dx%d plane%s); %d lines of reduction code",
-        Q.tf, Q.nv, Q.V, L.out_h, L.out_w, #Q.runs > 1 and (", in " .. #Q.runs .. " runs") or "", Q.lines)
+      or Q and (plainQ and "the plain entry's whole-plane kernel above" or plane(Q))
       or "the tiled kernel above" },
     { "packed weights", string.format("%d floats", F and F.packed or shape.sizes(L).packed) },
     { "workspace bytes", "0" },
@@ -524,6 +575,16 @@ function api.info(i, opts)
                          P.budget) }
     end
   end
+  if plainQ then
+    -- No tiled kernel was written: the plain entry's is the whole plane.
+    for k = #rows, 1, -1 do
+      if rows[k][1] == "tile" then
+        rows[k] = { "plain kernel", plane(plainQ) }
+      elseif rows[k][1] == "regions" then
+        table.remove(rows, k)
+      end
+    end
+  end
   -- Channel blocks, where a kernel has them (after its tile line).
   local function add_blocks(after, name, Q)
     if not Q or Q.cb >= Q.cpg then return end
@@ -534,7 +595,7 @@ function api.info(i, opts)
       end
     end
   end
-  add_blocks("regions", "channel blocks", P)
+  if not plainQ then add_blocks("regions", "channel blocks", P) end
   add_blocks("packed kernel", "packed channel blocks", F)
   if F and F.row_groups then
     for k, r in ipairs(rows) do

@@ -9,7 +9,11 @@
 --           fv_tile = { vectors = 2, rows = 1, pixels = 14, channels = 64 } }
 --
 -- channels is the channel block (generator/lua/plan.lua); a tile recorded
--- without it runs unblocked, as it was timed.
+-- without it runs unblocked, as it was timed. tile is the plain entry's
+-- tiled kernel, and plain_kernel says whether the plain entry runs it
+-- ("tiled") or the whole-plane kernel ("planes"), whichever ran faster;
+-- a record without plain_kernel (written before it existed) leaves that
+-- to the model.
 --
 -- When convgen loads SPEC it also loads SPEC.tuned if there is one, and
 -- generating a layer for a recorded target uses the recorded choices, so
@@ -45,6 +49,11 @@ function M.parse(path, text, sandbox_call)
        and r.packed_kernel ~= "planes" then
       fail("%s:%d: tuned: unknown packed_kernel %q", path, line, tostring(r.packed_kernel))
     end
+    r.plain_kernel = t.plain_kernel
+    if r.plain_kernel ~= nil and r.plain_kernel ~= "tiled" and r.plain_kernel ~= "planes" then
+      fail("%s:%d: tuned: plain_kernel must be \"tiled\" or \"planes\", not %q", path, line, tostring(r.plain_kernel))
+    end
+    r.where = path .. ":" .. line
     if t.tile then
       r.tile = { tf = int_field(path, line, t, "tile", "filters"), tr = int_field(path, line, t, "tile", "rows"),
                  tv = int_field(path, line, t, "tile", "vectors"),
@@ -179,11 +188,15 @@ function M.describe(v)
   return string.format("tiled %dx%dx%d c%d", t.tf, t.tr, t.tv, t.cb)
 end
 
--- The .tuned line recording variant v (and the tiled tile for the plain
--- entry) for layer L and target.
-function M.record(L, target, v, plain_tile)
+-- The .tuned line recording variant v for the packed entry and variant
+-- plain (nil when none was timed: a tiled one, or the whole plane) for
+-- the plain entry, for layer L and target.
+function M.record(L, target, v, plain)
   local parts = { string.format("tuned { layer = %q, target = %q, packed_kernel = %q", L.name, target, v.packed_kernel) }
-  local t = plain_tile or v.tile
+  if plain then
+    parts[#parts + 1] = string.format("plain_kernel = %q", plain.packed_kernel == "planes" and "planes" or "tiled")
+  end
+  local t = plain and plain.tile or v.tile
   if t then
     parts[#parts + 1] = string.format("tile = { filters = %d, rows = %d, vectors = %d, channels = %d }",
                                       t.tf, t.tr, t.tv, t.cb)
