@@ -724,6 +724,25 @@ static void test_weight_fields_follow_the_bias_rules(void **state)
     }
 }
 
+/* A baked layer runs the tiled kernel, which leaves out zero weights: the
+ * whole plane is refused for either entry, naming the field. */
+static void test_baked_layers_refuse_the_whole_plane(void **state)
+{
+    char err[TS_ERRLEN], spec[512];
+    static const char *const fields[] = { "packed_kernel", "plain_kernel" };
+    for (int k = 0; k < 2; ++k) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"f\", input = { channels = 3, height = 6, width = 6 },\n"
+                 "  filters = 8, kernel = 3, padding = 1, bias = false, weights = \"w.npy\", %s = \"planes\" }\n",
+                 fields[k]);
+        assert_int_equal(ts_load_status(spec_path(*state), spec, err, sizeof err), CG_ERR_INPUT);
+        char want[64];
+        snprintf(want, sizeof want, "field '%s': \"planes\" is not for layers with baked", fields[k]);
+        if (!strstr(err, want) || !strstr(err, "layer.lua:1: layer 'f'"))
+            fail_msg("expected '%s', got: %s", want, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_npy_that_is_no_regular_file_or_far_too_large_is_an_error, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_bias_npy_errors_name_the_bias_file, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_weight_fields_follow_the_bias_rules, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_baked_layers_refuse_the_whole_plane, make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

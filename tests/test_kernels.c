@@ -675,13 +675,15 @@ static void test_whole_plane_kernels_agree_on_x86_targets(void **state)
     check_on_x86_targets(specs, sizeof specs / sizeof specs[0], no_plane, 60);
 }
 
-/* Which kernel the plain entry runs: the whole plane (the specs before
- * the last), or the tiled kernel (the last, whose spec sets a tile). */
+/* Which kernel the plain entry of the i-th spec below runs: the whole
+ * plane (1) or the tiled kernel (0). */
+static const int plain_plane_wanted[] = { 1, 1, 0, 1, 0 };
+
 static const char *plain_plane(const char *c, size_t i)
 {
     const int plane = strstr(c, "_plane(input, weights, bias, output);") != NULL;
     const int tiled = strstr(c, "regions; channel loop unrolled by") != NULL;
-    if (i < 2)
+    if (plain_plane_wanted[i])
         return plane && !tiled ? NULL : "a plain entry that does not run the whole-plane kernel alone";
     return tiled && !plane ? NULL : "a plain entry that does not run the tiled kernel";
 }
@@ -691,7 +693,9 @@ static const char *plain_plane(const char *c, size_t i)
  * and no tiled kernel is written: a DS-CNN-like depthwise layer (where
  * the packed entry runs the same kernel), and a 4x4 plane without bias
  * (avx512: its packed entry is filter-vectorized). A tile in the spec
- * keeps the tiled kernel. Both entries agree with the reference. */
+ * keeps the tiled kernel, unless plain_kernel forces the whole plane;
+ * plain_kernel = "tiled" keeps the tiled kernel where the model would
+ * not. Both entries agree with the reference. */
 static void test_plain_entries_run_the_whole_plane_where_it_is_cheaper(void **state)
 {
     (void)state;
@@ -702,12 +706,18 @@ static void test_plain_entries_run_the_whole_plane_where_it_is_cheaper(void **st
         "  filters = 20, kernel = 3, padding = 1, bias = false, activation = \"relu6\" }\n",
         "conv2d { name = \"pp_tile\", input = { channels = 12, height = 25, width = 5 }, groups = 12,\n"
         "  filters = 12, kernel = 3, padding = 1, tile = { filters = 1, rows = 5, vectors = 1 } }\n",
+        "conv2d { name = \"pp_forced\", input = { channels = 12, height = 25, width = 5 }, groups = 12,\n"
+        "  filters = 12, kernel = 3, padding = 1, tile = { filters = 1, rows = 5, vectors = 1 },\n"
+        "  plain_kernel = \"planes\", packed_kernel = \"tiled\" }\n",
+        "conv2d { name = \"pp_kept\", input = { channels = 24, height = 4, width = 4 },\n"
+        "  filters = 20, kernel = 3, padding = 1, plain_kernel = \"tiled\" }\n",
     };
+    assert_int_equal(sizeof specs / sizeof specs[0], sizeof plain_plane_wanted / sizeof plain_plane_wanted[0]);
     check_on_x86_targets(specs, sizeof specs / sizeof specs[0], plain_plane, 90);
 }
 
-/* packed_kernel = "planes" where the family does not apply is an input
- * error naming the field and the reason. */
+/* packed_kernel or plain_kernel = "planes" where the family does not
+ * apply is an input error naming the field and the reason. */
 static void test_planes_that_do_not_apply_are_refused(void **state)
 {
     (void)state;
@@ -731,6 +741,16 @@ static void test_planes_that_do_not_apply_are_refused(void **state)
         assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
         cg_gen_free(g);
         if (!strstr(err, "pl.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
+            fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
+        /* The same for the plain entry's field. */
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"pl\", input = { channels = 3, height = %d, width = %d },\n"
+                 "  filters = 4, plain_kernel = \"planes\", %s }\n",
+                 cases[i].height, cases[i].width, cases[i].layer);
+        g = ts_gen_from_text("pl.lua", spec);
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+        cg_gen_free(g);
+        if (!strstr(err, "pl.lua:1:") || !strstr(err, "'plain_kernel'") || !strstr(err, cases[i].why))
             fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
     }
 }

@@ -194,6 +194,8 @@ static void test_spec_unknown_words_are_refused(void **state)
             "expected one of: nchw, nhwc");
     REJECTS(LAYER(GOOD ", layout = \"NHWC\""), "bad.lua:2:", "'layout'", "NHWC");
     REJECTS(LAYER(GOOD ", layout = 1"), "bad.lua:2:", "'layout'", "must be a string");
+    REJECTS(LAYER(GOOD ", plain_kernel = \"plane\""), "bad.lua:2:", "'plain_kernel'", "plane",
+            "expected one of: auto, tiled, planes");
 }
 
 static void test_spec_filter_vectors_need_filters_to_vectorize(void **state)

@@ -292,21 +292,29 @@ local function generate(i, opts)
     if Q then F = nil end
   end
   -- The plain entry reads the weights as they are, so it can run the
-  -- whole-plane kernel as well as the tiled one. A record's plain_kernel
-  -- says which ran faster; without one, the plain entry runs the whole
-  -- plane where the packed entry runs it too, or where the model costs
-  -- it under PLAIN_PLANE_SHARE of the tiled kernel (it ranks the two
-  -- closer than that unreliably). Never with the spec's own tile field,
-  -- nor where the packed entry was set to (or tuned as) the tiled kernel.
+  -- whole-plane kernel as well as the tiled one. The spec's plain_kernel
+  -- field forces one; else a record's plain_kernel says which ran faster
+  -- (a tile field in the spec overrides the record, as everywhere); else
+  -- the plain entry runs the whole plane where the packed entry runs it
+  -- too, or where the model costs it under PLAIN_PLANE_SHARE of the tiled
+  -- kernel (it ranks the two closer than that unreliably), but not with
+  -- the spec's tile field, nor where the packed entry was set to (or
+  -- tuned as) the tiled kernel.
   local plainQ = nil
-  local plain_kernel = not v and rec and rec.plain_kernel
-  if plain_kernel == "planes" and not L.tile and not L.baked then
+  local plain_kernel, whose = nil, nil
+  if L.plain_kernel ~= "auto" then
+    plain_kernel = L.plain_kernel
+    whose = string.format("%s:%d: layer '%s': field 'plain_kernel'", L.source, L.line, L.name)
+  elseif not v and rec and rec.plain_kernel and not L.tile then
+    plain_kernel = rec.plain_kernel
+    whose = string.format("%s: tuned: layer '%s': plain_kernel", rec.where, L.name)
+  end
+  if plain_kernel == "planes" and not L.baked then
     local why_not
     plainQ = Q
     if not plainQ then plainQ, why_not = plan_plane.plan(L, o.isa, o.budget) end
     if not plainQ then
-      util.fail("%s: tuned: layer '%s': plain_kernel \"planes\": no whole-plane kernel for target %s: %s",
-                rec.where, L.name, o.target, why_not)
+      util.fail("%s: \"planes\": no whole-plane kernel for target %s: %s", whose, o.target, why_not)
     end
   elseif not plain_kernel and not L.baked and not L.tile and packed_kernel ~= "tiled" then
     plainQ = Q

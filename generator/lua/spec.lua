@@ -40,11 +40,12 @@ end
 M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
 M.LAYOUTS = { "nchw", "nhwc" }
 M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors", "planes" }
+M.PLAIN_KERNELS = { "auto", "tiled", "planes" }
 
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget", "tile", "packed_kernel", "channel_block", "row_group", "weights", "bias_values" }
+  "code_budget", "tile", "packed_kernel", "plain_kernel", "channel_block", "row_group", "weights", "bias_values" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
@@ -350,6 +351,11 @@ local function resolve(raw, feed)
   end
   if L.packed_kernel == "planes" and f.weights ~= nil then
     fail("%s: field 'packed_kernel': \"planes\" is not for layers with baked weights (their kernel is the tiled one, which leaves out zero weights)", ctx)
+  end
+  -- Which kernel the plain entry uses: chosen by the model, or forced.
+  L.plain_kernel = word(ctx, "plain_kernel", f.plain_kernel, M.PLAIN_KERNELS, "auto")
+  if L.plain_kernel == "planes" and f.weights ~= nil then
+    fail("%s: field 'plain_kernel': \"planes\" is not for layers with baked weights (their kernel is the tiled one, which leaves out zero weights)", ctx)
   end
   if f.tile ~= nil then
     -- The register tile, as convgen tune records it: filters x output rows
