@@ -729,29 +729,23 @@ static void test_planes_that_do_not_apply_are_refused(void **state)
         { "avx2", 6, 6, "kernel = 3, padding = 1, code_budget = 120", "code budget" },
         { "avx512", 40, 30, "kernel = 3, padding = 1", "larger than 64 vectors" },
     };
-    char spec[512], err[TS_ERRLEN];
+    static const char *const fields[] = { "packed_kernel", "plain_kernel" };
+    char spec[512], err[TS_ERRLEN], quoted[32];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
-        snprintf(spec, sizeof spec,
-                 "conv2d { name = \"pl\", input = { channels = 3, height = %d, width = %d },\n"
-                 "  filters = 4, packed_kernel = \"planes\", %s }\n",
-                 cases[i].height, cases[i].width, cases[i].layer);
-        cg_gen *g = ts_gen_from_text("pl.lua", spec);
-        cg_gen_options opts = { cases[i].target, 0, 0 };
-        cg_sources src;
-        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
-        cg_gen_free(g);
-        if (!strstr(err, "pl.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
-            fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
-        /* The same for the plain entry's field. */
-        snprintf(spec, sizeof spec,
-                 "conv2d { name = \"pl\", input = { channels = 3, height = %d, width = %d },\n"
-                 "  filters = 4, plain_kernel = \"planes\", %s }\n",
-                 cases[i].height, cases[i].width, cases[i].layer);
-        g = ts_gen_from_text("pl.lua", spec);
-        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
-        cg_gen_free(g);
-        if (!strstr(err, "pl.lua:1:") || !strstr(err, "'plain_kernel'") || !strstr(err, cases[i].why))
-            fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
+        for (int k = 0; k < 2; ++k) {
+            snprintf(spec, sizeof spec,
+                     "conv2d { name = \"pl\", input = { channels = 3, height = %d, width = %d },\n"
+                     "  filters = 4, %s = \"planes\", %s }\n",
+                     cases[i].height, cases[i].width, fields[k], cases[i].layer);
+            cg_gen *g = ts_gen_from_text("pl.lua", spec);
+            cg_gen_options opts = { cases[i].target, 0, 0 };
+            cg_sources src;
+            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+            cg_gen_free(g);
+            snprintf(quoted, sizeof quoted, "'%s'", fields[k]);
+            if (!strstr(err, "pl.lua:1:") || !strstr(err, quoted) || !strstr(err, cases[i].why))
+                fail_msg("%s, %s, %s: unexpected message: %s", cases[i].target, fields[k], cases[i].layer, err);
+        }
     }
 }
 
