@@ -22,6 +22,7 @@
 #include "cg_cc.h"
 #include "cg_gen.h"
 #include "cg_jit.h"
+#include "cg_ref.h"
 #include "cg_tensor.h"
 #include "cg_verify.h"
 #include "support.h"
@@ -749,6 +750,145 @@ static void test_planes_that_do_not_apply_are_refused(void **state)
     }
 }
 
+static const char *streams(const char *c, size_t i)
+{
+    (void)i;
+    return strstr(c, "_stream_ps(") && strstr(c, "_mm_sfence();") ? NULL : "no streaming stores";
+}
+
+static const char *does_not_stream(const char *c, size_t i)
+{
+    (void)i;
+    return strstr(c, "_stream_ps(") ? "streaming stores" : NULL;
+}
+
+/* Build layer 0 of spec for target with cc and run its plain entry with
+ * the output one float past a vector boundary, where the kernel must fall
+ * back to its cached stores; compare with the reference, and check that
+ * nothing was written outside the output. */
+static void check_misaligned_output(const char *spec, const char *target, uint64_t seed)
+{
+    char err[TS_ERRLEN], flags[256];
+    cg_gen *g = ts_gen_from_text("x86.lua", spec);
+    cg_conv p;
+    cg_sources src;
+    cg_gen_options opts = { target, 0, 0 };
+    assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
+    assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+    cg_gen_free(g);
+    snprintf(flags, sizeof flags, "-std=c99 -O2 -Wall -Wextra -Wpedantic -Werror %s", src.cflags);
+    cg_so *so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
+    cg_sources_free(&src);
+    if (!so)
+        fail_msg("the kernel did not build: %s\n%s", err, spec);
+    void *sym = cg_so_symbol(so, p.name);
+    assert_non_null(sym);
+    cg_conv_fn fn;
+    memcpy(&fn, &sym, sizeof fn);
+
+    const size_t ni = cg_conv_input_size(&p), nw = cg_conv_weights_size(&p);
+    const size_t nb = cg_conv_bias_size(&p), no = cg_conv_output_size(&p);
+    float *in = malloc(ni * sizeof *in), *w = malloc(nw * sizeof *w);
+    float *b = malloc((nb ? nb : 1) * sizeof *b), *want = malloc(no * sizeof *want);
+    double *mag = malloc(no * sizeof *mag);
+    float *buf = aligned_alloc(64, (no + 16) * sizeof *buf);   /* no is a multiple of 16 */
+    assert_true(in && w && b && want && mag && buf);
+    cg_rng r;
+    cg_rng_seed(&r, seed);
+    cg_fill_uniform(in, ni, &r, -1.0f, 1.0f);
+    cg_fill_uniform(w, nw, &r, -1.0f, 1.0f);
+    cg_fill_uniform(b, nb, &r, -1.0f, 1.0f);
+    for (size_t i = 0; i < no + 16; ++i)
+        buf[i] = 1234.5f;
+    fn(in, w, p.bias ? b : NULL, buf + 1);
+    cg_ref_conv2d(&p, in, w, p.bias ? b : NULL, want, mag);
+    cg_compare r2;
+    cg_compare_floats(buf + 1, want, mag, no, cg_conv_reduction_length(&p), &r2);
+    if (r2.failures != 0)
+        fail_msg("%s (%s, misaligned output): %zu outputs disagree with the reference (max abs error %g)\n%s",
+                 p.name, target, r2.failures, r2.max_abs, spec);
+    assert_true(buf[0] == 1234.5f);
+    for (size_t i = no + 1; i < no + 16; ++i)
+        assert_true(buf[i] == 1234.5f);
+    free(in);
+    free(w);
+    free(b);
+    free(want);
+    free(mag);
+    free(buf);
+    cg_so_free(so);
+}
+
+/* Streaming stores (plan.streaming): forced on a 1x1 layer (the plane as
+ * one row, filter tiles pulled back, an activation), on a 3x3 layer with
+ * border regions and a batch, and chosen by the model for an output of
+ * 1 MiB. Both entries agree with the reference on aligned outputs (the
+ * verifier's buffers end at a page), and the plain entry on an output one
+ * float off, where the kernel keeps to its cached stores. */
+static void test_streaming_stores_agree_aligned_or_not(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"st_1x1\", input = { channels = 8, height = 16, width = 32 },\n"
+        "  filters = 12, kernel = 1, activation = \"relu\", stores = \"streaming\" }\n",
+        "conv2d { name = \"st_3x3\", input = { channels = 5, height = 20, width = 48 }, batch = 2,\n"
+        "  filters = 6, kernel = 3, padding = 1, bias = false, stores = \"streaming\" }\n",
+        "conv2d { name = \"st_auto\", input = { channels = 4, height = 64, width = 64 },\n"
+        "  filters = 64, kernel = 3, padding = 1 }\n",
+    };
+    const size_t n = sizeof specs / sizeof specs[0];
+    check_on_x86_targets(specs, n, streams, 100);
+    const char *targets[] = { "avx2", "avx512" };
+    for (int t = 0; t < 2; ++t)
+        if (ts_cpu_runs(targets[t]))
+            for (size_t i = 0; i < n; ++i)
+                check_misaligned_output(specs[i], targets[t], 110 + i);
+}
+
+/* The model streams only outputs of at least 1 MiB: a smaller one, and
+ * the 1 MiB one with stores = "cached", keep the cache. */
+static void test_small_or_cached_outputs_do_not_stream(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"st_small\", input = { channels = 4, height = 64, width = 64 },\n"
+        "  filters = 60, kernel = 3, padding = 1 }\n",
+        "conv2d { name = \"st_cached\", input = { channels = 4, height = 64, width = 64 },\n"
+        "  filters = 64, kernel = 3, padding = 1, stores = \"cached\" }\n",
+    };
+    check_on_x86_targets(specs, sizeof specs / sizeof specs[0], does_not_stream, 120);
+}
+
+/* stores = "streaming" where it cannot apply is an input error naming
+ * the field and the reason. */
+static void test_streaming_stores_that_do_not_apply_are_refused(void **state)
+{
+    (void)state;
+    static const struct { const char *target, *layer, *why; } cases[] = {
+        { "generic", "width = 48 }, filters = 4, kernel = 3", "no streaming stores" },
+        { "avx512", "width = 20 }, filters = 4, kernel = 3", "64-byte boundaries" },
+        { "avx2", "width = 20 }, filters = 4, kernel = 3", "32-byte boundaries" },
+        { "avx512", "width = 48 }, filters = 4, kernel = 3, layout = \"nhwc\"", "NHWC" },
+        { "avx512", "width = 48 }, filters = 4, kernel = 3, activation = \"tanh\"", "lane by lane" },
+        { "avx512", "width = 16 }, filters = 32, kernel = 1, channel_block = 1", "channel blocks" },
+        { "avx512", "width = 16 }, filters = 4, kernel = 3, padding = 1, plain_kernel = \"planes\"",
+          "plain_kernel = \"planes\"" },
+    };
+    char spec[512], err[TS_ERRLEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        snprintf(spec, sizeof spec,
+                 "conv2d { name = \"st\", input = { channels = 3, height = 8, %s,\n"
+                 "  stores = \"streaming\" }\n", cases[i].layer);
+        cg_gen *g = ts_gen_from_text("st.lua", spec);
+        cg_gen_options opts = { cases[i].target, 0, 0 };
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+        cg_gen_free(g);
+        if (!strstr(err, "st.lua:1:") || !strstr(err, "'stores'") || !strstr(err, cases[i].why))
+            fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +911,9 @@ int main(void)
         cmocka_unit_test(test_whole_plane_kernels_agree_on_x86_targets),
         cmocka_unit_test(test_planes_that_do_not_apply_are_refused),
         cmocka_unit_test(test_plain_entries_run_the_whole_plane_where_it_is_cheaper),
+        cmocka_unit_test(test_streaming_stores_agree_aligned_or_not),
+        cmocka_unit_test(test_small_or_cached_outputs_do_not_stream),
+        cmocka_unit_test(test_streaming_stores_that_do_not_apply_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

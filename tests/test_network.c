@@ -186,6 +186,31 @@ static void test_network_memory_plan_reuses_two_buffers(void **state)
     cg_gen_free(g);
 }
 
+/* A layer whose 1 MiB output the model would stream (plan.streaming)
+ * keeps it in the cache inside a network, where the next layer reads it
+ * at once; the same layer on its own streams. */
+static void test_network_layers_keep_their_outputs_in_the_cache(void **state)
+{
+    (void)state;
+    static const char layer[] =
+        "conv2d { name = \"big\", input = { channels = 16, height = 64, width = 64 }, filters = 64, kernel = 1 }";
+    char text[512], err[TS_ERRLEN];
+    for (int in_net = 0; in_net < 2; ++in_net) {
+        if (in_net)
+            snprintf(text, sizeof text, "network { name = \"n\",\n  %s,\n  conv2d { name = \"next\", filters = 4, kernel = 1 } }\n", layer);
+        else
+            snprintf(text, sizeof text, "%s\n", layer);
+        cg_gen *g = ts_gen_from_text("big.lua", text);
+        cg_gen_options opts = { "avx512", 0, 0 };
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        if ((strstr(src.c, "_mm512_stream_ps(") != NULL) == in_net)
+            fail_msg("%s: %s streaming stores", text, in_net ? "has" : "lacks");
+        cg_sources_free(&src);
+    }
+}
+
 static void test_network_without_baked_weights_does_not_generate(void **state)
 {
     (void)state;
@@ -395,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_network_names_are_checked_like_layer_names),
         cmocka_unit_test(test_network_first_layer_needs_an_input),
         cmocka_unit_test(test_network_memory_plan_reuses_two_buffers),
+        cmocka_unit_test(test_network_layers_keep_their_outputs_in_the_cache),
         cmocka_unit_test(test_network_without_baked_weights_does_not_generate),
         cmocka_unit_test(test_network_example_passes_check),
         cmocka_unit_test(test_network_check_catches_a_wrong_network),

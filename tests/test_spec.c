@@ -196,6 +196,9 @@ static void test_spec_unknown_words_are_refused(void **state)
     REJECTS(LAYER(GOOD ", layout = 1"), "bad.lua:2:", "'layout'", "must be a string");
     REJECTS(LAYER(GOOD ", plain_kernel = \"plane\""), "bad.lua:2:", "'plain_kernel'", "plane",
             "expected one of: auto, tiled, planes");
+    REJECTS(LAYER(GOOD ", stores = \"stream\""), "bad.lua:2:", "'stores'", "stream",
+            "expected one of: auto, cached, streaming");
+    REJECTS(LAYER(GOOD ", stores = true"), "bad.lua:2:", "'stores'", "must be a string");
 }
 
 static void test_spec_filter_vectors_need_filters_to_vectorize(void **state)

@@ -268,6 +268,7 @@ local function generate(i, opts)
   local cb = L.channel_block or (tile and tile.cb)
   local fv_cb = L.channel_block or (fv_tile and fv_tile.cb)
   local P = plan.tiled(L, o.isa, o.budget, tile, cb)
+  P.stores_info = plan.streaming(L, P, o.isa)
   local F, Q, why = nil, nil, nil
   if packed_kernel == "auto" or packed_kernel == "filter_vectors" then
     F, why = plan_fv.plan(L, o.isa, o.budget, fv_tile, fv_cb, L.row_group)
@@ -294,20 +295,25 @@ local function generate(i, opts)
   -- The plain entry reads the weights as they are, so it can run the
   -- whole-plane kernel as well as the tiled one. The spec's plain_kernel
   -- field forces one; else a record's plain_kernel says which ran faster
-  -- (a tile field in the spec overrides the record, as everywhere); else
-  -- the plain entry runs the whole plane where the packed entry runs it
-  -- too, or where the model costs it under PLAIN_PLANE_SHARE of the tiled
-  -- kernel (it ranks the two closer than that unreliably), but not with
-  -- the spec's tile field, nor where the packed entry was set to (or
-  -- tuned as) the tiled kernel.
+  -- (a tile or stores field in the spec overrides the record, as
+  -- everywhere); else the plain entry runs the whole plane where the
+  -- packed entry runs it too, or where the model costs it under
+  -- PLAIN_PLANE_SHARE of the tiled kernel (it ranks the two closer than
+  -- that unreliably), but not with the spec's tile field or stores =
+  -- "streaming" (both about the tiled kernel), nor where the packed entry
+  -- was set to (or tuned as) the tiled kernel.
   local plainQ = nil
   local plain_kernel, whose = nil, nil
   if L.plain_kernel ~= "auto" then
     plain_kernel = L.plain_kernel
     whose = string.format("%s:%d: layer '%s': field 'plain_kernel'", L.source, L.line, L.name)
-  elseif not v and rec and rec.plain_kernel and not L.tile then
+  elseif not v and rec and rec.plain_kernel and not L.tile and L.stores ~= "streaming" then
     plain_kernel = rec.plain_kernel
     whose = string.format("%s: tuned: layer '%s': plain_kernel", rec.where, L.name)
+  end
+  if plain_kernel == "planes" and L.stores == "streaming" then
+    util.fail("%s:%d: layer '%s': field 'stores': \"streaming\" is for the tiled kernel, which plain_kernel = \"planes\" leaves out",
+              L.source, L.line, L.name)
   end
   if plain_kernel == "planes" and not L.baked then
     local why_not
@@ -316,7 +322,8 @@ local function generate(i, opts)
     if not plainQ then
       util.fail("%s: \"planes\": no whole-plane kernel for target %s: %s", whose, o.target, why_not)
     end
-  elseif not plain_kernel and not L.baked and not L.tile and packed_kernel ~= "tiled" then
+  elseif not plain_kernel and not L.baked and not L.tile and packed_kernel ~= "tiled"
+         and L.stores ~= "streaming" then
     plainQ = Q
     if not plainQ then
       local q = plan_plane.plan(L, o.isa, o.budget)
@@ -383,8 +390,13 @@ local function generate(i, opts)
                                      run_fn = L.name })
     end
   end
+  -- The entries running the tiled kernel, when it streams its stores.
+  local streamers = {}
+  if P.stream and not plainQ and not (L.baked and F) then streamers[#streamers + 1] = L.name end
+  if P.stream and not L.baked and not F and not Q then streamers[#streamers + 1] = L.name .. "_run" end
   local h = render(header_path, {
     L = L, C = shape.counts(L), S = sizes, isa = o.isa,
+    streamers = #streamers > 0 and table.concat(streamers, " and ") or false,
     packed_size = F and F.packed or sizes.packed,
     banner = banner(L, header_path),
     NAME = L.name:upper(), guard = "CONVGEN_" .. L.name:upper() .. "_H",
@@ -553,6 +565,7 @@ function api.info(i, opts)
         P.tile.tv, P.V, P.G.flat and " (1x1: the plane is one row)" or "") },
     { "regions", string.format("%d (%d lines of reduction code, budget %d; channel loop unrolled by %d)",
         #P.regions, P.lines, P.budget, P.cu) },
+    { "stores", P.stores_info },
     { "code size", string.format("%d bytes, %d lines (.c) + %d bytes (.h)", #c, code_lines, #h) },
     { "packed kernel", F and string.format("filter-vectorized: %d vectors of %d filters x %d rows x %d pixels; %d lines of reduction code%s",
         F.tile.tv, F.V, F.tile.tr, F.tile.tp, F.lines,
@@ -590,6 +603,8 @@ function api.info(i, opts)
         rows[k] = { "plain kernel", plane(plainQ) }
       elseif rows[k][1] == "regions" then
         table.remove(rows, k)
+      elseif rows[k][1] == "stores" then
+        rows[k] = { "stores", "cached (the whole-plane kernel)" }
       end
     end
   end

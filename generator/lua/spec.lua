@@ -41,11 +41,12 @@ M.ACTIVATIONS = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" }
 M.LAYOUTS = { "nchw", "nhwc" }
 M.PACKED_KERNELS = { "auto", "tiled", "filter_vectors", "planes" }
 M.PLAIN_KERNELS = { "auto", "tiled", "planes" }
+M.STORES = { "auto", "cached", "streaming" }
 
 -- Field names accepted in conv2d { ... } and in its sub-tables.
 local FIELDS = { "name", "input", "batch", "filters", "kernel", "stride",
   "padding", "dilation", "groups", "bias", "activation", "alpha", "layout",
-  "code_budget", "tile", "packed_kernel", "plain_kernel", "channel_block", "row_group", "weights", "bias_values" }
+  "code_budget", "tile", "packed_kernel", "plain_kernel", "stores", "channel_block", "row_group", "weights", "bias_values" }
 local SUBFIELDS = {
   input = { "channels", "height", "width" },
   kernel = { "height", "width" },
@@ -357,6 +358,9 @@ local function resolve(raw, feed)
   if L.plain_kernel == "planes" and f.weights ~= nil then
     fail("%s: field 'plain_kernel': \"planes\" is not for layers with baked weights (their kernel is the tiled one, which leaves out zero weights)", ctx)
   end
+  -- How the tiled kernel stores its outputs: as the model decides, through
+  -- the caches, or streaming (non-temporal) stores (plan.streaming).
+  L.stores = word(ctx, "stores", f.stores, M.STORES, "auto")
   if f.tile ~= nil then
     -- The register tile, as convgen tune records it: filters x output rows
     -- x vectors of output columns (clamped to the layer's extent).

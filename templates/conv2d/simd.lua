@@ -133,8 +133,11 @@ end
 -- act) (a statement, or nil when act needs none), store(p, n, name)
 -- (lines storing n lanes side by side) and, optionally,
 -- store_strided(p, n, name, stride) (lines storing them stride apart;
--- without it they are spilled and stored one by one).
-function simd.store(t, name, y, off, n, act, stride)
+-- without it they are spilled and stored one by one) and stream (the
+-- streaming store of a whole, aligned vector). nt, if given, is a C
+-- condition: a whole vector side by side is then stored with t.stream
+-- where it holds, with the usual store where it does not.
+function simd.store(t, name, y, off, n, act, stride, nt)
   local lane = stride == 1 and "l" or ("l * " .. stride)
   if act.kind == "sigmoid" or act.kind == "tanh" then
     -- No vector exp: finish lane by lane.
@@ -146,7 +149,9 @@ function simd.store(t, name, y, off, n, act, stride)
   if a then lines[#lines + 1] = a end
   local p = y .. " + " .. off
   local store
-  if stride == 1 then
+  if nt and stride == 1 and n == t.lanes then
+    store = { string.format("if (%s) %s(%s, %s); else %s", nt, t.stream, p, name, t.store(p, n, name)[1]) }
+  elseif stride == 1 then
     store = t.store(p, n, name)
   elseif t.store_strided then
     store = t.store_strided(p, n, name, stride)

@@ -10,6 +10,7 @@ local isa = {
   lanes = 8,
   stride2_shuffles = 2, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 16,
+  stream = true,        -- has streaming (non-temporal) stores (plan.streaming)
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cpu = { "avx2", "fma" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx2 -mfma",
@@ -142,6 +143,7 @@ end
 
 local spelling = {
   lanes = 8, spill = "_mm256_storeu_ps", activate = activate_vector,
+  stream = "_mm256_stream_ps",
   store = function(p, n, name)
     if n == 8 then return { string.format("_mm256_storeu_ps(%s, %s);", p, name) } end
     return { string.format("_mm256_maskstore_ps(%s, %s, %s);", p, mask(0, n), name) }
@@ -151,8 +153,8 @@ local spelling = {
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
 -- act.apply spelling it for one float) and store lanes [0, n) at y + off,
 -- stride apart.
-function isa.store(name, y, off, n, act, stride)
-  return simd.store(spelling, name, y, off, n, act, stride)
+function isa.store(name, y, off, n, act, stride, nt)
+  return simd.store(spelling, name, y, off, n, act, stride, nt)
 end
 
 -- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 8

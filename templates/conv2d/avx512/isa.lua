@@ -11,6 +11,7 @@ local isa = {
   stride2_shuffles = 1, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 32,
   wide_flat_tiles = true, -- a 1x1 layer's tie goes to 4 vectors, 16 accumulators (plan.choose_tile)
+  stream = true,        -- has streaming (non-temporal) stores (plan.streaming)
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cpu = { "avx512f" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx512f -mfma",
@@ -126,6 +127,7 @@ end
 
 local spelling = {
   lanes = 16, spill = "_mm512_storeu_ps", activate = activate_vector,
+  stream = "_mm512_stream_ps",
   store = function(p, n, name)
     if n == 16 then return { string.format("_mm512_storeu_ps(%s, %s);", p, name) } end
     return { string.format("_mm512_mask_storeu_ps(%s, %s, %s);", p, mask(0, n), name) }
@@ -139,8 +141,8 @@ local spelling = {
 -- Apply the activation act (act.kind, act.alpha as a C literal, and
 -- act.apply spelling it for one float) and store lanes [0, n) at y + off,
 -- stride apart.
-function isa.store(name, y, off, n, act, stride)
-  return simd.store(spelling, name, y, off, n, act, stride)
+function isa.store(name, y, off, n, act, stride, nt)
+  return simd.store(spelling, name, y, off, n, act, stride, nt)
 end
 
 -- Filter-vector operations (generator/lua/plan_fv.lua): vectors of 16
