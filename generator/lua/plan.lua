@@ -453,13 +453,6 @@ function M.block_choices(L, isa, t)
   return M.distinct_blocks(cpg, tile_input_bytes(G, tile, isa.lanes), { M.L1_BLOCK, 2 * M.L1_BLOCK })
 end
 
--- Plan the tiled kernel of layer L for a target whose isa module gives
--- lanes and registers. forced, if given, fixes the tile { tf, tr, tv };
--- forced_cb the channel block (see M.channel_block).
--- Within the budget, in order: the best tile with the channel loop unrolled
--- as far as it fits; the same with interior kh loops rolled up; one-row
--- tiles with every kh loop rolled up; the same three without channel
--- blocks. Beyond that, an error.
 -- Streaming stores. An output larger than L2 does not stay there, and
 -- each line a cached store writes is first read in from L3 or memory
 -- (write-allocate), only to be overwritten and later written back.
@@ -533,6 +526,13 @@ function M.streaming(L, P, isa)
   return string.format("%s: %d bytes of output, written once", line, bytes)
 end
 
+-- Plan the tiled kernel of layer L for a target whose isa module gives
+-- lanes and registers. forced, if given, fixes the tile { tf, tr, tv };
+-- forced_cb the channel block (see M.channel_block).
+-- Within the budget, in order: the best tile with the channel loop unrolled
+-- as far as it fits; the same with interior kh loops rolled up; one-row
+-- tiles with every kh loop rolled up; the same three without channel
+-- blocks. Beyond that, an error.
 function M.tiled(L, isa, budget, forced, forced_cb)
   local G = M.geometry(L)
   local V = isa.lanes

@@ -11,6 +11,7 @@ local isa = {
   stride2_shuffles = 2, -- shuffle-port operations per stride-2 vector (cost model)
   registers = 16,
   stream = true,        -- has streaming (non-temporal) stores (plan.streaming)
+  stream_fence = "_mm_sfence();", -- orders them before what follows
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cpu = { "avx2", "fma" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx2 -mfma",

@@ -12,6 +12,7 @@ local isa = {
   registers = 32,
   wide_flat_tiles = true, -- a 1x1 layer's tie goes to 4 vectors, 16 accumulators (plan.choose_tile)
   stream = true,        -- has streaming (non-temporal) stores (plan.streaming)
+  stream_fence = "_mm_sfence();", -- orders them before what follows
   tinycc = false,       -- TinyCC has no immintrin.h: built with cc
   cpu = { "avx512f" },  -- what the CPU running the kernel needs (check runs it here)
   cflags = "-mavx512f -mfma",
