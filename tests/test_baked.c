@@ -440,6 +440,57 @@ static void test_pruned_layers_agree_and_report_skipped_work(void **state)
     }
 }
 
+/* The zero-skipping kernel (unrolled filter blocks, its own way out of
+ * the function) streams its stores too when told: a pruned layer with
+ * stores = "streaming" agrees with the reference on the x86 targets. */
+static void test_pruned_layers_stream_their_stores_when_told(void **state)
+{
+    const char *dir = *state;
+    const char *targets[] = { "avx2", "avx512" };
+    char err[TS_ERRLEN];
+    int ran = 0;
+    for (int t = 0; t < 2; ++t) {
+        if (!ts_cpu_runs(targets[t]))
+            continue;
+        cg_rng r;
+        cg_rng_seed(&r, (uint64_t)(40 + t));
+        cg_conv p;
+        float *w, *b;
+        char *spec = ts_bake(dir,
+            "conv2d { name = \"pruned\", input = { channels = 8, height = 20, width = 48 },\n"
+            "  filters = 12, kernel = 3, padding = 1, activation = \"relu\", code_budget = 30000,\n"
+            "  stores = \"streaming\" }\n",
+            &r, 50, &p, &w, &b);
+        cg_gen *g = ts_gen_from_text(spec_path(dir), spec);
+        cg_gen_options opts = { .target = targets[t] };
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        if (!strstr(src.c, "_stream_ps(") || !strstr(src.c, "/* filters "))
+            fail_msg("%s: no streaming stores in the zero-skipping kernel", targets[t]);
+        char flags[256];
+        snprintf(flags, sizeof flags, "-std=c99 -O1 -Wall -Wextra -Wpedantic -Werror %s", src.cflags);
+        cg_so *so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
+        if (!so)
+            fail_msg("%s: %s", targets[t], err);
+        void *sym = cg_so_symbol(so, "pruned");
+        cg_baked_fn fn;
+        memcpy(&fn, &sym, sizeof fn);
+        cg_compare cmp;
+        assert_int_equal(cg_verify_baked(&p, fn, w, b, 4, &cmp), 0);
+        if (cmp.failures)
+            fail_msg("%s: %zu outputs disagree", targets[t], cmp.failures);
+        cg_so_free(so);
+        cg_sources_free(&src);
+        free(spec);
+        free(w);
+        free(b);
+        ++ran;
+    }
+    if (!ran)
+        skip();
+}
+
 /* An untuned 1x1 layer on avx512 takes the 4x1x4 tile, but a pruned one
  * (here half its weights zero) keeps 8x1x2: with the zeros' multiply-adds
  * left out, a tile of more filters has more multiply-adds per input load. */
@@ -750,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_npy_with_nan_or_infinity_is_refused_by_index, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_skipped_multiply_adds_are_counted_exactly, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_pruned_layers_agree_and_report_skipped_work, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_pruned_layers_stream_their_stores_when_told, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_pruned_1x1_layers_keep_tiles_of_more_filters, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_sweep_of_baked_layers_agrees_on_every_target, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_npy_with_bad_magic_is_an_error, make_dir, remove_dir),
