@@ -304,10 +304,11 @@ local function generate(i, opts)
   -- was set to (or tuned as) the tiled kernel.
   local plainQ = nil
   local plain_kernel, whose = nil, nil
+  local tiled_fields = L.tile ~= nil or L.stores == "streaming"
   if L.plain_kernel ~= "auto" then
     plain_kernel = L.plain_kernel
     whose = string.format("%s:%d: layer '%s': field 'plain_kernel'", L.source, L.line, L.name)
-  elseif not v and rec and rec.plain_kernel and not L.tile and L.stores ~= "streaming" then
+  elseif not v and rec and rec.plain_kernel and not tiled_fields then
     plain_kernel = rec.plain_kernel
     whose = string.format("%s: tuned: layer '%s': plain_kernel", rec.where, L.name)
   end
@@ -322,8 +323,7 @@ local function generate(i, opts)
     if not plainQ then
       util.fail("%s: \"planes\": no whole-plane kernel for target %s: %s", whose, o.target, why_not)
     end
-  elseif not plain_kernel and not L.baked and not L.tile and packed_kernel ~= "tiled"
-         and L.stores ~= "streaming" then
+  elseif not plain_kernel and not L.baked and not tiled_fields and packed_kernel ~= "tiled" then
     plainQ = Q
     if not plainQ then
       local q = plan_plane.plan(L, o.isa, o.budget)

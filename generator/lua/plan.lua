@@ -466,32 +466,23 @@ end
 -- Under 1 MiB an output may still be in L2 when the next layer reads it.
 M.STREAM_MIN_BYTES = 1 << 20
 
--- Whether tiled plan P can store on target isa with streaming stores, in
--- which regions: marks them (R.stream) and returns true, or returns false
--- and why not. A region can when every tile start it has puts its whole
--- vectors on boundaries of the vector's size.
-local function mark_streaming(L, P, isa)
+-- Whether tiled plan P can store on target isa with streaming stores:
+-- true, or false and why not. The vectors must start on boundaries of
+-- their size. An NCHW output row of OW floats (the whole plane when it is
+-- one row) gives that when OW is a multiple of the vector: every tile
+-- starts at a multiple of its own width or, pulled back, that far from
+-- the end of the row.
+local function can_stream(L, P, isa)
   local G, A = P.G, isa.lanes
-  if not isa.stream then return false, "target " .. isa.name .. " has no streaming stores" end
+  if not isa.stream_fence then return false, "target " .. isa.name .. " has no streaming stores" end
   if L.activation == "sigmoid" or L.activation == "tanh" then
     return false, "the " .. L.activation .. " activation is stored lane by lane"
   end
   if P.cb < P.cpg then return false, "channel blocks read their partial sums back from the output" end
   if G.YP ~= 1 then return false, "the output's columns are not side by side (NHWC)" end
-  local bound = string.format("%d-byte boundaries", 4 * A)
-  if G.YF % A ~= 0 or (G.OH > 1 and G.YR % A ~= 0) then
-    return false, "the output's rows do not start on " .. bound
+  if G.YR % A ~= 0 then
+    return false, string.format("the output's rows do not start on %d-byte boundaries", 4 * A)
   end
-  local any = false
-  for _, R in ipairs(P.regions) do
-    local cc = R.cols
-    local starts = cc.loop and { cc.first, cc.step, cc.last } or { cc.at }
-    local ok = true
-    for _, x in ipairs(starts) do ok = ok and x % A == 0 end
-    R.stream = ok or nil
-    any = any or ok
-  end
-  if not any then return false, "no tile's vectors start on " .. bound end
   return true
 end
 
@@ -502,27 +493,29 @@ end
 function M.streaming(L, P, isa)
   P.stream = false
   if L.stores == "cached" then return "cached (field 'stores')" end
-  local can, why = mark_streaming(L, P, isa)
+  local can, why = can_stream(L, P, isa)
   local bytes = 4 * shape.sizes(L).output
-  local line = string.format("streaming, if the output is %d-byte aligned", 4 * isa.lanes)
-  if L.stores == "streaming" then
-    if not can then
-      util.fail("%s:%d: layer '%s': field 'stores': \"streaming\" does not apply: %s",
-                L.source, L.line, L.name, why)
+  if L.stores == "streaming" and not can then
+    util.fail("%s:%d: layer '%s': field 'stores': \"streaming\" does not apply: %s",
+              L.source, L.line, L.name, why)
+  elseif L.stores == "auto" then
+    if not can then return "cached: " .. why end
+    if L.network then
+      return "cached: in network '" .. L.network .. "', whose next layer reads the output at once"
     end
-    P.stream = true
-    return line .. " (field 'stores')"
+    if bytes < M.STREAM_MIN_BYTES then
+      return string.format("cached: the output, %d bytes, is under %d", bytes, M.STREAM_MIN_BYTES)
+    end
   end
-  if not can then return "cached: " .. why end
-  if L.network then
-    for _, R in ipairs(P.regions) do R.stream = nil end
-    return "cached: in network '" .. L.network .. "', whose next layer reads the output at once"
-  end
-  if bytes < M.STREAM_MIN_BYTES then
-    for _, R in ipairs(P.regions) do R.stream = nil end
-    return string.format("cached: the output, %d bytes, is under %d", bytes, M.STREAM_MIN_BYTES)
+  for _, R in ipairs(P.regions) do
+    local cc = R.cols
+    for _, x in ipairs(cc.loop and { cc.first, cc.step, cc.last } or { cc.at }) do
+      assert(x % isa.lanes == 0, "plan.streaming: a tile starts off a vector boundary")
+    end
   end
   P.stream = true
+  local line = string.format("streaming, if the output is %d-byte aligned", 4 * isa.lanes)
+  if L.stores == "streaming" then return line .. " (field 'stores')" end
   return string.format("%s: %d bytes of output, written once", line, bytes)
 end
 
