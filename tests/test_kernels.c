@@ -51,42 +51,56 @@ static void verify_entries(const cg_conv *p, void *plain, void *pack, void *run,
                  p->name, r.failures, r.max_abs, r.worst_ratio, r.worst, spec);
 }
 
-/* Generate layer 0 of spec and check it with TinyCC (or cc if use_cc).
- * Fails the test, printing the spec, on any disagreement. */
-static void check_spec_for(const char *spec, const char *target, int use_cc, uint64_t seed)
+/* Generate layer 0 of spec for target (NULL: the default) and build it
+ * in-process with TinyCC, or with cc -O2 when use_cc is set or the target
+ * needs it; the layer in *p, the build in *jit or *so (the other NULL),
+ * its packed size in *packed_size. Returns the plain entry. Fails the
+ * test, printing the spec, when generating or building fails. */
+static void *build_layer(const char *spec, const char *target, int use_cc, cg_conv *p,
+                         cg_jit **jit, cg_so **so, size_t *packed_size)
 {
     char err[TS_ERRLEN], flags[256];
     cg_gen *g = ts_gen_from_text("sweep.lua", spec);
-    cg_conv p;
     cg_sources src;
     cg_gen_options opts = { target, 0, 0 };
-    assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
+    assert_int_equal(cg_gen_params(g, 0, p, err, sizeof err), CG_OK);
     int rc = cg_gen_emit(g, 0, &opts, &src, err, sizeof err);
     cg_gen_free(g);
     if (rc != CG_OK)
         fail_msg("generation failed: %s\n%s", err, spec);
 
-    cg_jit *jit = NULL;
-    cg_so *so = NULL;
+    *jit = NULL;
+    *so = NULL;
     void *sym = NULL;
     if (use_cc || !src.tinycc) {
-        use_cc = 1;
         snprintf(flags, sizeof flags, "-std=c99 -O2 -Wall -Wextra -Wpedantic -Werror %s", src.cflags);
-        so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
-        sym = so ? cg_so_symbol(so, p.name) : NULL;
+        *so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
+        sym = *so ? cg_so_symbol(*so, p->name) : NULL;
     } else {
-        jit = cg_jit_compile(src.c, p.name, err, sizeof err);
-        sym = jit ? cg_jit_symbol(jit, p.name) : NULL;
+        *jit = cg_jit_compile(src.c, p->name, err, sizeof err);
+        sym = *jit ? cg_jit_symbol(*jit, p->name) : NULL;
     }
-    size_t packed_size = src.packed_size;
+    *packed_size = src.packed_size;
     cg_sources_free(&src);
     if (!sym)
         fail_msg("the kernel did not build: %s\n%s", err, spec);
+    return sym;
+}
+
+/* Generate layer 0 of spec and check it with TinyCC (or cc if use_cc).
+ * Fails the test, printing the spec, on any disagreement. */
+static void check_spec_for(const char *spec, const char *target, int use_cc, uint64_t seed)
+{
+    cg_conv p;
+    cg_jit *jit;
+    cg_so *so;
+    size_t packed_size;
+    void *sym = build_layer(spec, target, use_cc, &p, &jit, &so, &packed_size);
     char name[96];
     snprintf(name, sizeof name, "%s_pack", p.name);
-    void *pack_sym = use_cc ? cg_so_symbol(so, name) : cg_jit_symbol(jit, name);
+    void *pack_sym = so ? cg_so_symbol(so, name) : cg_jit_symbol(jit, name);
     snprintf(name, sizeof name, "%s_run", p.name);
-    void *run_sym = use_cc ? cg_so_symbol(so, name) : cg_jit_symbol(jit, name);
+    void *run_sym = so ? cg_so_symbol(so, name) : cg_jit_symbol(jit, name);
     assert_non_null(pack_sym);
     assert_non_null(run_sym);
     verify_entries(&p, sym, pack_sym, run_sym, packed_size, seed, spec);
@@ -768,21 +782,11 @@ static const char *does_not_stream(const char *c, size_t i)
  * nothing was written outside the output. */
 static void check_misaligned_output(const char *spec, const char *target, uint64_t seed)
 {
-    char err[TS_ERRLEN], flags[256];
-    cg_gen *g = ts_gen_from_text("x86.lua", spec);
     cg_conv p;
-    cg_sources src;
-    cg_gen_options opts = { target, 0, 0 };
-    assert_int_equal(cg_gen_params(g, 0, &p, err, sizeof err), CG_OK);
-    assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_OK);
-    cg_gen_free(g);
-    snprintf(flags, sizeof flags, "-std=c99 -O2 -Wall -Wextra -Wpedantic -Werror %s", src.cflags);
-    cg_so *so = cg_cc_build(src.c, NULL, flags, err, sizeof err);
-    cg_sources_free(&src);
-    if (!so)
-        fail_msg("the kernel did not build: %s\n%s", err, spec);
-    void *sym = cg_so_symbol(so, p.name);
-    assert_non_null(sym);
+    cg_jit *jit;
+    cg_so *so;
+    size_t packed_size;
+    void *sym = build_layer(spec, target, 1, &p, &jit, &so, &packed_size);
     cg_conv_fn fn;
     memcpy(&fn, &sym, sizeof fn);
 
