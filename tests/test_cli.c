@@ -383,6 +383,17 @@ static void test_tune_records_a_choice_that_generate_reuses(void **state)
     if (!strstr(out, "plain entry: planes") != !strstr(record, "plain_kernel = \"planes\"")
         || !strstr(record, "plain_kernel = \""))
         fail_msg("the plain entry's choice is not recorded as reported:\n%s%s", out, record);
+    /* A recorded tile carries the channels a pass of the tiled kernel it
+     * reports (" uN"): the plain entry's, or else the packed entry's. */
+    const char *tiled = strstr(out, "plain entry: tiled ");
+    if (!tiled)
+        tiled = strstr(out, "fastest: tiled ");
+    if (tiled) {
+        int u_out = 0, u_rec = 0;
+        const char *u = strstr(tiled, " u"), *r = strstr(record, "unroll = ");
+        if (!u || sscanf(u, " u%d", &u_out) != 1 || !r || sscanf(r, "unroll = %d", &u_rec) != 1 || u_out != u_rec)
+            fail_msg("the tiled kernel's channels a pass are not recorded as reported:\n%s%s", out, record);
+    }
 
     /* A record naming a tile the model would not pick is obeyed. */
     ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx2\", packed_kernel = \"tiled\",\n"
@@ -554,10 +565,12 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
 
 /* The untuned model's tiled kernel for a 1x1 layer on AVX-512: a tie in
  * modelled cost goes to 4 filters x 4 vectors (8 x 2 ran 2-8% slower on
- * Zen 5), and the channel loop is cut into runs of at most 32 channels (a
- * straight run of 64 spilled the accumulators and ran at half speed).
- * A 3x3 layer keeps the old tie-break, more filters first. Both kernels
- * agree with the reference. */
+ * Zen 5), and the channel loop takes 2 channels a pass (plan.UNROLLS:
+ * 4 x 4 accumulators take 24 lines a channel, and a pass is held to 64).
+ * The long run tune also times, 32 channels (half the layer: a straight
+ * run of 64 spilled the accumulators and ran at half speed), is what a
+ * record of 32 gives. A 3x3 layer keeps the old tie-break, more filters
+ * first. The kernels agree with the reference. */
 static void test_untuned_1x1_layers_take_wide_tiles_in_short_runs(void **state)
 {
     (void)state;
@@ -567,10 +580,25 @@ static void test_untuned_1x1_layers_take_wide_tiles_in_short_runs(void **state)
                            "  filters = 64, kernel = 1 }\n");
     assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
     if (!strstr(out, "tile: 4 filters x 1 rows x 4 vectors of 16")
-        || !strstr(out, "channel loop unrolled by 32)"))
-        fail_msg("avx512: not a 4x1x4 tile in runs of 32 channels:\n%s", out);
+        || !strstr(out, "channel loop unrolled by 2)"))
+        fail_msg("avx512: not a 4x1x4 tile taking 2 channels a pass:\n%s", out);
     if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
         fail_msg("avx512 1x1: check failed:\n%s%s", out, errout);
+    ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"tiled\",\n"
+                            "        tile = { filters = 4, rows = 1, vectors = 4, channels = 64, unroll = 32 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
+    if (!strstr(out, "channel loop unrolled by 32)"))
+        fail_msg("avx512: the record's 32 channels a pass were not obeyed:\n%s", out);
+    if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
+        fail_msg("avx512 1x1, 32 channels a pass: check failed:\n%s%s", out, errout);
+    /* A record's count that does not divide the channels is an input
+     * error naming the record's line and the field. */
+    ts_write_file(lf.tuned, "\ntuned { layer = \"t\", target = \"avx512\", packed_kernel = \"tiled\",\n"
+                            "        tile = { filters = 4, rows = 1, vectors = 4, channels = 64, unroll = 24 } }\n");
+    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 2);
+    if (!strstr(errout, "t.lua.tuned:2:") || !strstr(errout, "'tile.unroll'") || !strstr(errout, "block of 64"))
+        fail_msg("unexpected message: %s", errout);
+    assert_int_equal(unlink(lf.tuned), 0);
 
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 16, height = 28, width = 28 },\n"
                            "  filters = 64, kernel = 3, padding = 1 }\n");

@@ -441,7 +441,7 @@ static void test_sweep_covers_every_class(void **state)
 
 static const char big_layer[] =
     "conv2d { name = \"big\", input = { channels = 64, height = 9, width = 9 },\n"
-    "  filters = 4, kernel = 3, padding = \"same\", code_budget = %d }\n";
+    "  filters = 4, kernel = 3, padding = \"same\", code_budget = %d %s }\n";
 
 static int count_lines(const char *s)
 {
@@ -453,14 +453,84 @@ static int count_lines(const char *s)
 
 /* The budget bounds the code: a small one rolls the reduction into loops
  * (and the kernel still agrees), a large one unrolls more of it. */
+/* The tile field's unroll fixes how many channels one pass of the tiled
+ * kernel's channel loop takes: a whole channel block, a count that is
+ * not a power of two, several passes per block, and a 3x3 layer's
+ * border regions. Each kernel says so and agrees with the reference on
+ * the generic target (TinyCC) and on the x86 targets this CPU runs. A
+ * count that does not divide the channel block, or that needs more code
+ * than the budget allows, is an input error naming the field. */
+static const char *const unroll_specs[] = {
+    "conv2d { name = \"u\", input = { channels = 24, height = 10, width = 20 },\n"
+    "  filters = 9, kernel = 1, channel_block = 8, tile = { filters = 4, rows = 1, vectors = 1, unroll = 8 } }\n",
+    "conv2d { name = \"u\", input = { channels = 24, height = 10, width = 20 }, activation = \"relu\",\n"
+    "  filters = 9, kernel = 1, tile = { filters = 4, rows = 1, vectors = 2, unroll = 3 } }\n",
+    "conv2d { name = \"u\", input = { channels = 12, height = 9, width = 20 }, padding = 1,\n"
+    "  filters = 7, kernel = 3, tile = { filters = 2, rows = 2, vectors = 1, unroll = 4 } }\n",
+    "conv2d { name = \"u\", input = { channels = 12, height = 9, width = 20 }, padding = 1, bias = false,\n"
+    "  filters = 7, kernel = 3, channel_block = 6, tile = { filters = 3, rows = 2, vectors = 1, unroll = 2 } }\n",
+};
+static const int unroll_counts[] = { 8, 3, 4, 2 };
+
+static const char *unroll_not_as_forced(const char *c, size_t i)
+{
+    char want[64];
+    snprintf(want, sizeof want, "channel loop unrolled by %d", unroll_counts[i]);
+    return strstr(c, want) ? NULL : "not the forced unroll";
+}
+
+static void test_forced_unrolls_agree_with_the_reference(void **state)
+{
+    (void)state;
+    const size_t n = sizeof unroll_specs / sizeof *unroll_specs;
+    char err[TS_ERRLEN];
+    for (size_t i = 0; i < n; ++i) {
+        cg_gen *g = ts_gen_from_text("u.lua", unroll_specs[i]);
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, NULL, &src, err, sizeof err), CG_OK);
+        cg_gen_free(g);
+        if (unroll_not_as_forced(src.c, i))
+            fail_msg("not unrolled by %d:\n%s", unroll_counts[i], unroll_specs[i]);
+        cg_sources_free(&src);
+        check_spec(unroll_specs[i], 0, 40 + (uint64_t)i);
+    }
+    check_on_x86_targets(unroll_specs, n, unroll_not_as_forced, 50);
+}
+
+static void test_unrolls_that_do_not_fit_are_refused(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "conv2d { name = \"u\", input = { channels = 24, height = 10, width = 20 },\n"
+        "  filters = 9, kernel = 1, channel_block = 8, tile = { filters = 4, rows = 1, vectors = 1, unroll = 3 } }\n",
+        "conv2d { name = \"u\", input = { channels = 12, height = 9, width = 20 }, padding = 1, code_budget = 300,\n"
+        "  filters = 7, kernel = 3, tile = { filters = 2, rows = 2, vectors = 1, unroll = 12 } }\n",
+    };
+    const char *why[] = { "do not divide the channel block of 8", "over the code budget of 300" };
+    char err[TS_ERRLEN];
+    for (int i = 0; i < 2; ++i) {
+        cg_gen *g = ts_gen_from_text("u.lua", specs[i]);
+        cg_sources src;
+        assert_int_equal(cg_gen_emit(g, 0, NULL, &src, err, sizeof err), CG_ERR_INPUT);
+        cg_gen_free(g);
+        if (!strstr(err, "u.lua:1:") || !strstr(err, "'tile.unroll'") || !strstr(err, why[i]))
+            fail_msg("unexpected message: %s", err);
+    }
+}
+
 static void test_code_budget_bounds_the_generated_code(void **state)
 {
     (void)state;
+    /* The model's own loop rolled up to fit the smallest budget; the
+     * larger ones hold a channel loop forced to take more channels a pass
+     * (the model's 3x3 pass is one channel, whatever the budget). */
     const int budgets[] = { 250, 2000, 8192 };
+    const char *unrolls[] = { "", ", tile = { filters = 4, rows = 2, vectors = 1, unroll = 2 }",
+                              ", tile = { filters = 4, rows = 2, vectors = 1, unroll = 8 }" };
     int lines[3];
     char spec[512], err[TS_ERRLEN];
     for (int k = 0; k < 3; ++k) {
-        snprintf(spec, sizeof spec, big_layer, budgets[k]);
+        snprintf(spec, sizeof spec, big_layer, budgets[k], unrolls[k]);
         cg_gen *g = ts_gen_from_text("big.lua", spec);
         cg_sources src;
         assert_int_equal(cg_gen_emit(g, 0, NULL, &src, err, sizeof err), CG_OK);
@@ -482,7 +552,7 @@ static void test_code_budget_too_small_for_the_borders_is_an_input_error(void **
 {
     (void)state;
     char spec[512], err[TS_ERRLEN];
-    snprintf(spec, sizeof spec, big_layer, 10);
+    snprintf(spec, sizeof spec, big_layer, 10, "");
     cg_gen *g = ts_gen_from_text("big.lua", spec);
     cg_sources src;
     assert_int_equal(cg_gen_emit(g, 0, NULL, &src, err, sizeof err), CG_ERR_INPUT);
@@ -904,6 +974,8 @@ int main(void)
         cmocka_unit_test(test_forced_tiles_agree_with_the_reference),
         cmocka_unit_test(test_prefetching_1x1_kernels_agree_on_x86_targets),
         cmocka_unit_test(test_saturating_activations_agree_on_every_target),
+        cmocka_unit_test(test_forced_unrolls_agree_with_the_reference),
+        cmocka_unit_test(test_unrolls_that_do_not_fit_are_refused),
         cmocka_unit_test(test_code_budget_bounds_the_generated_code),
         cmocka_unit_test(test_code_budget_too_small_for_the_borders_is_an_input_error),
         cmocka_unit_test(test_generation_is_byte_identical_across_runs),

@@ -151,6 +151,7 @@ static void test_spec_zero_and_negative_sizes_are_refused(void **state)
     REJECTS_FIELD(GOOD ", groups = 0", "groups");
     REJECTS_FIELD(GOOD ", channel_block = 0", "channel_block");
     REJECTS_FIELD(GOOD ", row_group = 0", "row_group");
+    REJECTS_FIELD(GOOD ", tile = { filters = 1, rows = 1, vectors = 1, unroll = 0 }", "tile.unroll");
 }
 
 static void test_spec_non_integer_sizes_are_refused(void **state)
@@ -161,6 +162,7 @@ static void test_spec_non_integer_sizes_are_refused(void **state)
                   "input.width");
     REJECTS_FIELD(GOOD ", stride = { height = 1, width = 1.5 }", "stride.width");
     REJECTS_FIELD(GOOD ", padding = 0.5", "padding");
+    REJECTS_FIELD(GOOD ", tile = { filters = 1, rows = 1, vectors = 1, unroll = 1.5 }", "tile.unroll");
 }
 
 static void test_spec_kernel_larger_than_the_padded_input_is_refused(void **state)

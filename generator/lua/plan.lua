@@ -46,6 +46,7 @@ M.L2_WEIGHTS = 1 << 20           -- bytes of weights kept in L2 across tiles
 M.L1_BLOCK = 16 << 10            -- bytes of a channel block's data meant to stay in L1
 M.L1_SPLIT = 32 << 10            -- split the channels when their data is larger than this
 M.TILED_MAX_RUN = 32             -- channels in one straight run of the tiled kernel's reduction
+M.TILED_STEP_LINES = 64          -- lines of one region's code per pass of a short channel loop
 
 -- Where the layout puts elements, in floats from the tensor's start (one
 -- image; one group's first channel and filter): input (c, ih, iw) at
@@ -328,8 +329,9 @@ local function body_lines(taps, tf)
   return n
 end
 
--- Regions of a tile shape and their lines of reduction code per channel.
--- roll: "none", "interior" (kh loops where the rows are interior) or "all"
+-- Regions of a tile shape, their lines of reduction code per channel, and
+-- the most lines one channel takes in any one region (what one pass of the
+-- channel loop runs, per channel it covers). roll: "none", "interior" (kh loops where the rows are interior) or "all"
 -- (needs tr = 1, so that every region's rows share one kh range).
 -- exact: tile starts not pulled back (channel blocks).
 local function layout(G, tile, V, roll, exact)
@@ -339,16 +341,18 @@ local function layout(G, tile, V, roll, exact)
   local col_classes = M.axis_classes(G.OW, tile.tv * V, G.KW, function(o)
     return shape.tap_range(o, G.W, G.KW, G.SW, G.DW, G.PL)
   end, exact)
-  local regions, per_channel = {}, 0
+  local regions, per_channel, step = {}, 0, 0
   for _, rc in ipairs(row_classes) do
     for _, cc in ipairs(col_classes) do
       local roll_kh = roll == "all" or (roll == "interior" and rc.loop)
       local region = expand_region(G, tile, V, rc, cc, roll_kh)
       regions[#regions + 1] = region
-      per_channel = per_channel + body_lines(region.taps, tile.tf)
+      local lines = body_lines(region.taps, tile.tf)
+      per_channel = per_channel + lines
+      step = math.max(step, lines)
     end
   end
-  return regions, per_channel
+  return regions, per_channel, step
 end
 
 -- Zero skipping for baked weights. When every weight is known at
@@ -519,11 +523,26 @@ function M.streaming(L, P, isa)
   return string.format("%s: %d bytes of output, written once", line, bytes)
 end
 
+-- How far the tiled kernel unrolls its channel loop. "short" (the model's
+-- choice): as many channels as keep one pass of the loop within
+-- TILED_STEP_LINES lines, so a 4x1x4 1x1 tile takes 2 channels a pass and
+-- a 3x3 tile one. "long": as many as the code budget allows, up to
+-- TILED_MAX_RUN and half a channel block. With the whole reduction in
+-- registers (resnet50_pw1, avx512, on the EPYC) the short loop ran 2%
+-- faster than the long one, mbv1_pw 4%, resnet50_pw2 8% and the first
+-- layers of MobileNet and VWW (3 channels, run straight through) 5-7%;
+-- mbv2_expand (24 channels straight through) 2% slower, dscnn_pw 1%.
+-- Which wins depends on the layer, so convgen tune times both.
+M.UNROLLS = { "short", "long" }
+
 -- Plan the tiled kernel of layer L for a target whose isa module gives
--- lanes and registers. forced, if given, fixes the tile { tf, tr, tv };
--- forced_cb the channel block (see M.channel_block).
+-- lanes and registers. forced, if given, fixes the tile { tf, tr, tv },
+-- and its optional unroll the channels per pass of the channel loop: a
+-- count (from the spec or a .tuned record; forced.where names it in
+-- errors) or one of M.UNROLLS; forced_cb the channel block (see
+-- M.channel_block).
 -- Within the budget, in order: the best tile with the channel loop unrolled
--- as far as it fits; the same with interior kh loops rolled up; one-row
+-- as the unroll says; the same with interior kh loops rolled up; one-row
 -- tiles with every kh loop rolled up; the same three without channel
 -- blocks. Beyond that, an error.
 function M.tiled(L, isa, budget, forced, forced_cb)
@@ -577,19 +596,32 @@ function M.tiled(L, isa, budget, forced, forced_cb)
       attempts[#attempts + 1] = a
     end
   end
+  local unroll = forced and forced.unroll or "short"
   local regions, cu, lines, cb
   for _, a in ipairs(attempts) do
     cb = a.cb
-    local per_channel
-    regions, per_channel = layout(G, a.tile, V, a.roll, cb < cpg)
+    local per_channel, step
+    regions, per_channel, step = layout(G, a.tile, V, a.roll, cb < cpg)
     lines = REGION_OVERHEAD * #regions + per_channel
     cu = 1
-    if a.roll == "none" then
+    if a.roll == "none" and math.type(unroll) == "integer" then
+      if cb % unroll ~= 0 then
+        util.fail("%s: field 'tile.unroll': %d channels a pass do not divide the channel block of %d",
+                  forced.where, unroll, cb)
+      end
+      cu = unroll
+      lines = REGION_OVERHEAD * #regions + per_channel * cu
+      if lines > budget then
+        util.fail("%s: field 'tile.unroll': %d channels a pass take %d lines of reduction code, over the code budget of %d",
+                  forced.where, unroll, lines, budget)
+      end
+    elseif a.roll == "none" then
       -- A straight run of 64 channels made gcc spill a 4x1x4 tile's
       -- accumulators, and ran at half the speed of two runs of 32; that
       -- kernel was also sensitive to where the linker placed it.
       for d = math.min(max_unroll(cb, cpg), M.TILED_MAX_RUN), 1, -1 do
-        if cb % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget then
+        if cb % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget
+           and (unroll == "long" or d == 1 or d * step <= M.TILED_STEP_LINES) then
           cu = d
           break
         end

@@ -367,13 +367,16 @@ local function resolve(raw, feed)
     if type(f.tile) ~= "table" then
       fail("%s: field 'tile' must be a table { filters = , rows = , vectors = }, got %s", ctx, describe(f.tile))
     end
-    check_known(ctx, f.tile, SUBFIELDS.tile, "tile.")
+    -- unroll, optional: channels a pass of the channel loop (plan.tiled).
+    check_known(ctx, f.tile, { "unroll", table.unpack(SUBFIELDS.tile) }, "tile.")
     for _, k in ipairs(SUBFIELDS.tile) do
       if f.tile[k] == nil then fail("%s: missing required field 'tile.%s'", ctx, k) end
     end
     L.tile = { tf = integer(ctx, "tile.filters", f.tile.filters, 1),
                tr = integer(ctx, "tile.rows", f.tile.rows, 1),
-               tv = integer(ctx, "tile.vectors", f.tile.vectors, 1) }
+               tv = integer(ctx, "tile.vectors", f.tile.vectors, 1),
+               unroll = f.tile.unroll ~= nil and integer(ctx, "tile.unroll", f.tile.unroll, 1) or nil,
+               where = ctx }
     if L.tile.tf * L.tile.tr * L.tile.tv > 64 then
       fail("%s: field 'tile': %d x %d x %d accumulators are more than 64", ctx, L.tile.tf, L.tile.tr, L.tile.tv)
     end

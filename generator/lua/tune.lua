@@ -5,11 +5,13 @@
 -- fastest to SPEC.tuned beside the spec, as data:
 --
 --   tuned { layer = "conv1", target = "avx512", packed_kernel = "filter_vectors",
---           tile = { filters = 6, rows = 4, vectors = 1 },
+--           tile = { filters = 6, rows = 4, vectors = 1, channels = 64, unroll = 1 },
 --           fv_tile = { vectors = 2, rows = 1, pixels = 14, channels = 64 } }
 --
 -- channels is the channel block (generator/lua/plan.lua); a tile recorded
--- without it runs unblocked, as it was timed. tile is the plain entry's
+-- without it runs unblocked, as it was timed. unroll is the channels the
+-- tiled kernel's channel loop takes a pass (plan.UNROLLS); without it the
+-- model chooses. tile is the plain entry's
 -- tiled kernel, and plain_kernel says whether the plain entry runs it
 -- ("tiled") or the whole-plane kernel ("planes"), whichever ran faster;
 -- a record without plain_kernel (written before it existed) leaves that
@@ -57,7 +59,9 @@ function M.parse(path, text, sandbox_call)
     if t.tile then
       r.tile = { tf = int_field(path, line, t, "tile", "filters"), tr = int_field(path, line, t, "tile", "rows"),
                  tv = int_field(path, line, t, "tile", "vectors"),
-                 cb = t.tile.channels == nil and math.maxinteger or int_field(path, line, t, "tile", "channels") }
+                 cb = t.tile.channels == nil and math.maxinteger or int_field(path, line, t, "tile", "channels"),
+                 unroll = t.tile.unroll ~= nil and int_field(path, line, t, "tile", "unroll") or nil,
+                 where = string.format("%s:%d: tuned record of layer '%s'", path, line, t.layer) }
     end
     if t.fv_tile then
       r.fv_tile = { tv = int_field(path, line, t, "fv_tile", "vectors"), tr = int_field(path, line, t, "fv_tile", "rows"),
@@ -161,17 +165,30 @@ function M.candidates(L, isa, per_family, budget)
   if plan_plane.plan(L, isa, budget) then
     list[#list + 1] = { packed_kernel = "planes" }
   end
-  -- Each tile unblocked and with the channel blocks worth trying.
+  -- Each tile unblocked and with the channel blocks worth trying; a tiled
+  -- one with its channel loop short and long (plan.UNROLLS), where the two
+  -- differ.
   for _, s in ipairs(chosen) do
     local k = s.v.packed_kernel
-    do
-      local t = s.v.tile or s.v.fv_tile
-      local blocks = k == "tiled" and plan.block_choices(L, isa, t) or plan_fv.block_choices(L, isa, t)
-      for _, cb in ipairs(blocks) do
-        local bt = { cb = cb }
-        for key, val in pairs(t) do if key ~= "cb" then bt[key] = val end end
-        list[#list + 1] = { packed_kernel = k, cost = s.cost,
-                            tile = k == "tiled" and bt or nil, fv_tile = k ~= "tiled" and bt or nil }
+    local t = s.v.tile or s.v.fv_tile
+    local blocks = k == "tiled" and plan.block_choices(L, isa, t) or plan_fv.block_choices(L, isa, t)
+    for _, cb in ipairs(blocks) do
+      if k ~= "tiled" then
+        local bt = { tv = t.tv, tr = t.tr, tp = t.tp, cb = cb }
+        list[#list + 1] = { packed_kernel = k, cost = s.cost, fv_tile = bt }
+      else
+        local seen = {}
+        for _, unroll in ipairs(plan.UNROLLS) do
+          local bt = { tf = t.tf, tr = t.tr, tv = t.tv, cb = cb, unroll = unroll }
+          local ok, P = pcall(plan.tiled, L, isa, budget, bt, cb)
+          if not ok and not util.is_user_error(P) then error(P, 0) end
+          if ok and not seen[P.cu] then
+            seen[P.cu], bt.cu = true, P.cu
+            list[#list + 1] = { packed_kernel = k, cost = s.cost, tile = bt }
+          elseif not ok and unroll == plan.UNROLLS[1] then
+            list[#list + 1] = { packed_kernel = k, cost = s.cost, tile = bt }  -- its build says why
+          end
+        end
       end
     end
   end
@@ -185,7 +202,7 @@ function M.describe(v)
     return string.format("filter_vectors %dx%dx%d c%d", t.tv, t.tr, t.tp, t.cb)
   end
   local t = v.tile
-  return string.format("tiled %dx%dx%d c%d", t.tf, t.tr, t.tv, t.cb)
+  return string.format("tiled %dx%dx%d c%d", t.tf, t.tr, t.tv, t.cb) .. (t.cu and string.format(" u%d", t.cu) or "")
 end
 
 -- The .tuned line recording variant v for the packed entry and variant
@@ -198,8 +215,8 @@ function M.record(L, target, v, plain)
   end
   local t = plain and plain.tile or v.tile
   if t then
-    parts[#parts + 1] = string.format("tile = { filters = %d, rows = %d, vectors = %d, channels = %d }",
-                                      t.tf, t.tr, t.tv, t.cb)
+    parts[#parts + 1] = string.format("tile = { filters = %d, rows = %d, vectors = %d, channels = %d%s }",
+                                      t.tf, t.tr, t.tv, t.cb, t.cu and string.format(", unroll = %d", t.cu) or "")
   end
   if v.fv_tile then
     local f = v.fv_tile
