@@ -456,10 +456,12 @@ static int count_lines(const char *s)
 /* The tile field's unroll fixes how many channels one pass of the tiled
  * kernel's channel loop takes: a whole channel block, a count that is
  * not a power of two, several passes per block, and a 3x3 layer's
- * border regions. Each kernel says so and agrees with the reference on
- * the generic target (TinyCC) and on the x86 targets this CPU runs. A
- * count that does not divide the channel block, or that needs more code
- * than the budget allows, is an input error naming the field. */
+ * border regions. One channel a pass also stands where the code budget
+ * makes the kernel roll its kh loops up (as tune records it for such a
+ * layer). Each kernel says so and agrees with the reference on the
+ * generic target (TinyCC) and on the x86 targets this CPU runs. A count
+ * that does not divide the channel block, or that needs more code than
+ * the budget allows, is an input error naming the field. */
 static const char *const unroll_specs[] = {
     "conv2d { name = \"u\", input = { channels = 24, height = 10, width = 20 },\n"
     "  filters = 9, kernel = 1, channel_block = 8, tile = { filters = 4, rows = 1, vectors = 1, unroll = 8 } }\n",
@@ -469,8 +471,10 @@ static const char *const unroll_specs[] = {
     "  filters = 7, kernel = 3, tile = { filters = 2, rows = 2, vectors = 1, unroll = 4 } }\n",
     "conv2d { name = \"u\", input = { channels = 12, height = 9, width = 20 }, padding = 1, bias = false,\n"
     "  filters = 7, kernel = 3, channel_block = 6, tile = { filters = 3, rows = 2, vectors = 1, unroll = 2 } }\n",
+    "conv2d { name = \"u\", input = { channels = 3, height = 12, width = 20 }, padding = 1, code_budget = 1000,\n"
+    "  filters = 5, kernel = 5, tile = { filters = 5, rows = 1, vectors = 1, unroll = 1 } }\n",
 };
-static const int unroll_counts[] = { 8, 3, 4, 2 };
+static const int unroll_counts[] = { 8, 3, 4, 2, 1 };
 
 static const char *unroll_not_as_forced(const char *c, size_t i)
 {
