@@ -563,6 +563,19 @@ static void test_tiles_one_register_short_read_weights_from_memory(void **state)
     ts_rmtree(lf.dir);
 }
 
+/* info on spec for avx512 must say each of want[0..n) (what names the
+ * case in failures), and where this CPU has AVX-512 the kernel must agree
+ * with the reference. */
+static void avx512_info_says_and_checks(const char *spec, const char *const *want, int n, const char *what)
+{
+    assert_int_equal(convgen(NULL, "info", spec, "--target", "avx512", NULL, NULL), 0);
+    for (int i = 0; i < n; ++i)
+        if (!strstr(out, want[i]))
+            fail_msg("%s: no '%s' in:\n%s", what, want[i], out);
+    if (ts_cpu_runs("avx512") && convgen(NULL, "check", spec, "--target", "avx512", NULL, NULL) != 0)
+        fail_msg("%s: check failed:\n%s%s", what, out, errout);
+}
+
 /* The untuned model's tiled kernel for a 1x1 layer on AVX-512: a tie in
  * modelled cost goes to 4 filters x 4 vectors (8 x 2 ran 2-8% slower on
  * Zen 5), and the channel loop takes 2 channels a pass (plan.UNROLLS:
@@ -578,19 +591,12 @@ static void test_untuned_1x1_layers_take_wide_tiles_in_short_runs(void **state)
     layer_files_make(&lf);
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 64, height = 25, width = 5 },\n"
                            "  filters = 64, kernel = 1 }\n");
-    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
-    if (!strstr(out, "tile: 4 filters x 1 rows x 4 vectors of 16")
-        || !strstr(out, "channel loop unrolled by 2)"))
-        fail_msg("avx512: not a 4x1x4 tile taking 2 channels a pass:\n%s", out);
-    if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
-        fail_msg("avx512 1x1: check failed:\n%s%s", out, errout);
+    const char *untuned[] = { "tile: 4 filters x 1 rows x 4 vectors of 16", "channel loop unrolled by 2)" };
+    avx512_info_says_and_checks(lf.spec, untuned, 2, "untuned 1x1");
     ts_write_file(lf.tuned, "tuned { layer = \"t\", target = \"avx512\", packed_kernel = \"tiled\",\n"
                             "        tile = { filters = 4, rows = 1, vectors = 4, channels = 64, unroll = 32 } }\n");
-    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
-    if (!strstr(out, "channel loop unrolled by 32)"))
-        fail_msg("avx512: the record's 32 channels a pass were not obeyed:\n%s", out);
-    if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
-        fail_msg("avx512 1x1, 32 channels a pass: check failed:\n%s%s", out, errout);
+    const char *long_run[] = { "channel loop unrolled by 32)" };
+    avx512_info_says_and_checks(lf.spec, long_run, 1, "1x1 with a record of 32 channels a pass");
     /* A record's count that does not divide the channels is an input
      * error naming the record's line and the field. */
     ts_write_file(lf.tuned, "\ntuned { layer = \"t\", target = \"avx512\", packed_kernel = \"tiled\",\n"
@@ -602,11 +608,8 @@ static void test_untuned_1x1_layers_take_wide_tiles_in_short_runs(void **state)
 
     ts_write_file(lf.spec, "conv2d { name = \"t\", input = { channels = 16, height = 28, width = 28 },\n"
                            "  filters = 64, kernel = 3, padding = 1 }\n");
-    assert_int_equal(convgen(NULL, "info", lf.spec, "--target", "avx512", NULL, NULL), 0);
-    if (!strstr(out, "tile: 8 filters x 2 rows x 1 vectors of 16"))
-        fail_msg("avx512 3x3: the tile changed:\n%s", out);
-    if (ts_cpu_runs("avx512") && convgen(NULL, "check", lf.spec, "--target", "avx512", NULL, NULL) != 0)
-        fail_msg("avx512 3x3: check failed:\n%s%s", out, errout);
+    const char *three[] = { "tile: 8 filters x 2 rows x 1 vectors of 16" };
+    avx512_info_says_and_checks(lf.spec, three, 1, "untuned 3x3");
     ts_rmtree(lf.dir);
 }
 
