@@ -331,8 +331,9 @@ end
 
 -- Regions of a tile shape, their lines of reduction code per channel, and
 -- the most lines one channel takes in any one region (what one pass of the
--- channel loop runs, per channel it covers). roll: "none", "interior" (kh loops where the rows are interior) or "all"
--- (needs tr = 1, so that every region's rows share one kh range).
+-- channel loop runs, per channel it covers). roll: "none", "interior" (kh
+-- loops where the rows are interior) or "all" (needs tr = 1, so that every
+-- region's rows share one kh range).
 -- exact: tile starts not pulled back (channel blocks).
 local function layout(G, tile, V, roll, exact)
   local row_classes = M.axis_classes(G.OH, tile.tr, G.KH, function(o)
@@ -527,12 +528,13 @@ end
 -- choice): as many channels as keep one pass of the loop within
 -- TILED_STEP_LINES lines, so a 4x1x4 1x1 tile takes 2 channels a pass and
 -- a 3x3 tile one. "long": as many as the code budget allows, up to
--- TILED_MAX_RUN and half a channel block. With the whole reduction in
--- registers (resnet50_pw1, avx512, on the EPYC) the short loop ran 2%
--- faster than the long one, mbv1_pw 4%, resnet50_pw2 8% and the first
--- layers of MobileNet and VWW (3 channels, run straight through) 5-7%;
--- mbv2_expand (24 channels straight through) 2% slower, dscnn_pw 1%.
--- Which wins depends on the layer, so convgen tune times both.
+-- TILED_MAX_RUN and half a channel block. In interleaved harness runs of
+-- the plain entries (avx512, the EPYC) the short loop ran faster than the
+-- long one on resnet50_pw1 (2%), mbv1_pw (4%), resnet50_pw2 (8%) and the
+-- first layers of MobileNet and VWW (3 channels, run straight through:
+-- 5-7%), slower on mbv2_expand (24 channels straight through: 2%) and
+-- dscnn_pw (1%). Which wins depends on the layer, so convgen tune times
+-- both.
 M.UNROLLS = { "short", "long" }
 
 -- Plan the tiled kernel of layer L for a target whose isa module gives
