@@ -451,8 +451,6 @@ static int count_lines(const char *s)
     return n;
 }
 
-/* The budget bounds the code: a small one rolls the reduction into loops
- * (and the kernel still agrees), a large one unrolls more of it. */
 /* The tile field's unroll fixes how many channels one pass of the tiled
  * kernel's channel loop takes: a whole channel block, a count that is
  * not a power of two, several passes per block, and a 3x3 layer's
@@ -522,6 +520,8 @@ static void test_unrolls_that_do_not_fit_are_refused(void **state)
     }
 }
 
+/* The budget bounds the code: a small one rolls the reduction into loops
+ * (and the kernel still agrees), a large one holds more of it unrolled. */
 static void test_code_budget_bounds_the_generated_code(void **state)
 {
     (void)state;
