@@ -606,30 +606,32 @@ function M.tiled(L, isa, budget, forced, forced_cb)
     regions, per_channel, step = layout(G, a.tile, V, a.roll, cb < cpg)
     lines = REGION_OVERHEAD * #regions + per_channel
     cu = 1
-    if a.roll == "none" and math.type(unroll) == "integer" then
-      if cb % unroll ~= 0 then
-        util.fail("%s: field 'tile.unroll': %d channels a pass do not divide the channel block of %d",
-                  forced.where, unroll, cb)
-      end
-      cu = unroll
-      lines = REGION_OVERHEAD * #regions + per_channel * cu
-      -- One channel a pass is also what the rolled-up attempts below run.
-      if lines > budget and unroll > 1 then
-        util.fail("%s: field 'tile.unroll': %d channels a pass take %d lines of reduction code, over the code budget of %d",
-                  forced.where, unroll, lines, budget)
-      end
-    elseif a.roll == "none" then
-      -- A straight run of 64 channels made gcc spill a 4x1x4 tile's
-      -- accumulators, and ran at half the speed of two runs of 32; that
-      -- kernel was also sensitive to where the linker placed it.
-      for d = math.min(max_unroll(cb, cpg), M.TILED_MAX_RUN), 1, -1 do
-        if cb % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget
-           and (unroll == "long" or d == 1 or d * step <= M.TILED_STEP_LINES) then
-          cu = d
-          break
+    if a.roll == "none" then
+      local forced_cu = math.type(unroll) == "integer"
+      if forced_cu then
+        if cb % unroll ~= 0 then
+          util.fail("%s: field 'tile.unroll': %d channels a pass do not divide the channel block of %d",
+                    forced.where, unroll, cb)
+        end
+        cu = unroll
+      else
+        -- A straight run of 64 channels made gcc spill a 4x1x4 tile's
+        -- accumulators, and ran at half the speed of two runs of 32; that
+        -- kernel was also sensitive to where the linker placed it.
+        for d = math.min(max_unroll(cb, cpg), M.TILED_MAX_RUN), 1, -1 do
+          if cb % d == 0 and REGION_OVERHEAD * #regions + per_channel * d <= budget
+             and (unroll == "long" or d == 1 or d * step <= M.TILED_STEP_LINES) then
+            cu = d
+            break
+          end
         end
       end
       lines = REGION_OVERHEAD * #regions + per_channel * cu
+      -- One channel a pass is also what the rolled-up attempts below run.
+      if forced_cu and unroll > 1 and lines > budget then
+        util.fail("%s: field 'tile.unroll': %d channels a pass take %d lines of reduction code, over the code budget of %d",
+                  forced.where, unroll, lines, budget)
+      end
     end
     if lines <= budget then
       tile = a.tile
