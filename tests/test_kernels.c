@@ -265,18 +265,17 @@ static void test_forced_tiles_agree_with_the_reference(void **state)
     }
 }
 
-/* Generate each of the n specs for avx2 and for avx512 (where this CPU
+/* Generate each of the n specs for each of the nt targets (where this CPU
  * runs them), fail with the message of what_is_wrong(code, i) unless it
  * returns NULL (the code is the kernel the test means), then check both
- * entries against the reference built with the system compiler. Skips
- * when this CPU runs neither target. */
-static void check_on_x86_targets(const char *const specs[], size_t n,
-                                 const char *(*what_is_wrong)(const char *c, size_t i), uint64_t seed)
+ * entries against the reference (generic built with TinyCC, the others
+ * with the system compiler). Skips when this CPU runs none of them. */
+static void check_on_targets(const char *const targets[], int nt, const char *const specs[], size_t n,
+                             const char *(*what_is_wrong)(const char *c, size_t i), uint64_t seed)
 {
-    const char *targets[] = { "avx2", "avx512" };
     char err[TS_ERRLEN];
     int ran = 0;
-    for (int t = 0; t < 2; ++t) {
+    for (int t = 0; t < nt; ++t) {
         if (!ts_cpu_runs(targets[t])) {
             print_message("this CPU has no %s: its kernels cannot run here\n", targets[t]);
             continue;
@@ -291,12 +290,20 @@ static void check_on_x86_targets(const char *const specs[], size_t n,
             if (wrong)
                 fail_msg("%s in the %s code of:\n%s", wrong, targets[t], specs[i]);
             cg_sources_free(&src);
-            check_spec_for(specs[i], targets[t], 1, seed + (uint64_t)i);
+            check_spec_for(specs[i], targets[t], 0, seed + (uint64_t)i);
             ++ran;
         }
     }
     if (!ran)
         skip();
+}
+
+/* check_on_targets for avx2 and avx512. */
+static void check_on_x86_targets(const char *const specs[], size_t n,
+                                 const char *(*what_is_wrong)(const char *c, size_t i), uint64_t seed)
+{
+    const char *const targets[] = { "avx2", "avx512" };
+    check_on_targets(targets, 2, specs, n, what_is_wrong, seed);
 }
 
 static const char *no_prefetch(const char *c, size_t i)
@@ -484,19 +491,9 @@ static const char *unroll_not_as_forced(const char *c, size_t i)
 static void test_forced_unrolls_agree_with_the_reference(void **state)
 {
     (void)state;
-    const size_t n = sizeof unroll_specs / sizeof *unroll_specs;
-    char err[TS_ERRLEN];
-    for (size_t i = 0; i < n; ++i) {
-        cg_gen *g = ts_gen_from_text("u.lua", unroll_specs[i]);
-        cg_sources src;
-        assert_int_equal(cg_gen_emit(g, 0, NULL, &src, err, sizeof err), CG_OK);
-        cg_gen_free(g);
-        if (unroll_not_as_forced(src.c, i))
-            fail_msg("not unrolled by %d:\n%s", unroll_counts[i], unroll_specs[i]);
-        cg_sources_free(&src);
-        check_spec(unroll_specs[i], 0, 40 + (uint64_t)i);
-    }
-    check_on_x86_targets(unroll_specs, n, unroll_not_as_forced, 50);
+    const char *const targets[] = { "generic", "avx2", "avx512" };
+    check_on_targets(targets, 3, unroll_specs, sizeof unroll_specs / sizeof *unroll_specs,
+                     unroll_not_as_forced, 50);
 }
 
 static void test_unrolls_that_do_not_fit_are_refused(void **state)
