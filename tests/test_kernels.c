@@ -306,6 +306,23 @@ static void check_on_x86_targets(const char *const specs[], size_t n,
     check_on_targets(targets, 2, specs, n, what_is_wrong, seed);
 }
 
+/* Generating spec, as file, for target (NULL: the default) must be an
+ * input error whose message names file:1:, the field quoted and why. */
+static void expect_refused(const char *file, const char *spec, const char *target, const char *field,
+                           const char *why)
+{
+    char err[TS_ERRLEN], at[64], quoted[48];
+    cg_gen *g = ts_gen_from_text(file, spec);
+    cg_gen_options opts = { target, 0, 0 };
+    cg_sources src;
+    assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
+    cg_gen_free(g);
+    snprintf(at, sizeof at, "%s:1:", file);
+    snprintf(quoted, sizeof quoted, "'%s'", field);
+    if (!strstr(err, at) || !strstr(err, quoted) || !strstr(err, why))
+        fail_msg("%s: unexpected message: %s\nfor:\n%s", target ? target : "default target", err, spec);
+}
+
 static const char *no_prefetch(const char *c, size_t i)
 {
     (void)i;
@@ -506,15 +523,8 @@ static void test_unrolls_that_do_not_fit_are_refused(void **state)
         "  filters = 7, kernel = 3, tile = { filters = 2, rows = 2, vectors = 1, unroll = 12 } }\n",
     };
     const char *why[] = { "do not divide the channel block of 8", "over the code budget of 300" };
-    char err[TS_ERRLEN];
-    for (int i = 0; i < 2; ++i) {
-        cg_gen *g = ts_gen_from_text("u.lua", specs[i]);
-        cg_sources src;
-        assert_int_equal(cg_gen_emit(g, 0, NULL, &src, err, sizeof err), CG_ERR_INPUT);
-        cg_gen_free(g);
-        if (!strstr(err, "u.lua:1:") || !strstr(err, "'tile.unroll'") || !strstr(err, why[i]))
-            fail_msg("unexpected message: %s", err);
-    }
+    for (int i = 0; i < 2; ++i)
+        expect_refused("u.lua", specs[i], NULL, "tile.unroll", why[i]);
 }
 
 /* The budget bounds the code: a small one rolls the reduction into loops
@@ -677,19 +687,13 @@ static void test_filter_vectors_a_target_cannot_run_are_refused(void **state)
         { "generic", "nchw", "no scatter" },
         { "neon", "nchw", "no scatter" },
     };
-    char spec[512], err[TS_ERRLEN];
+    char spec[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         snprintf(spec, sizeof spec,
                  "conv2d { name = \"fv\", input = { channels = 3, height = 9, width = 9 },\n"
                  "  filters = 12, kernel = 3, packed_kernel = \"filter_vectors\", layout = \"%s\" }\n",
                  cases[i].layout);
-        cg_gen *g = ts_gen_from_text("fv.lua", spec);
-        cg_gen_options opts = { cases[i].target, 0, 0 };
-        cg_sources src;
-        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
-        cg_gen_free(g);
-        if (!strstr(err, "fv.lua:1:") || !strstr(err, "'packed_kernel'") || !strstr(err, cases[i].why))
-            fail_msg("%s: unexpected message: %s", cases[i].target, err);
+        expect_refused("fv.lua", spec, cases[i].target, "packed_kernel", cases[i].why);
     }
 }
 
@@ -816,21 +820,14 @@ static void test_planes_that_do_not_apply_are_refused(void **state)
         { "avx512", 40, 30, "kernel = 3, padding = 1", "larger than 64 vectors" },
     };
     static const char *const fields[] = { "packed_kernel", "plain_kernel" };
-    char spec[512], err[TS_ERRLEN], quoted[32];
+    char spec[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         for (int k = 0; k < 2; ++k) {
             snprintf(spec, sizeof spec,
                      "conv2d { name = \"pl\", input = { channels = 3, height = %d, width = %d },\n"
                      "  filters = 4, %s = \"planes\", %s }\n",
                      cases[i].height, cases[i].width, fields[k], cases[i].layer);
-            cg_gen *g = ts_gen_from_text("pl.lua", spec);
-            cg_gen_options opts = { cases[i].target, 0, 0 };
-            cg_sources src;
-            assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
-            cg_gen_free(g);
-            snprintf(quoted, sizeof quoted, "'%s'", fields[k]);
-            if (!strstr(err, "pl.lua:1:") || !strstr(err, quoted) || !strstr(err, cases[i].why))
-                fail_msg("%s, %s, %s: unexpected message: %s", cases[i].target, fields[k], cases[i].layer, err);
+            expect_refused("pl.lua", spec, cases[i].target, fields[k], cases[i].why);
         }
     }
 }
@@ -949,18 +946,12 @@ static void test_streaming_stores_that_do_not_apply_are_refused(void **state)
         { "avx512", "width = 16 }, filters = 4, kernel = 3, padding = 1, plain_kernel = \"planes\"",
           "plain_kernel = \"planes\"" },
     };
-    char spec[512], err[TS_ERRLEN];
+    char spec[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         snprintf(spec, sizeof spec,
                  "conv2d { name = \"st\", input = { channels = 3, height = 8, %s,\n"
                  "  stores = \"streaming\" }\n", cases[i].layer);
-        cg_gen *g = ts_gen_from_text("st.lua", spec);
-        cg_gen_options opts = { cases[i].target, 0, 0 };
-        cg_sources src;
-        assert_int_equal(cg_gen_emit(g, 0, &opts, &src, err, sizeof err), CG_ERR_INPUT);
-        cg_gen_free(g);
-        if (!strstr(err, "st.lua:1:") || !strstr(err, "'stores'") || !strstr(err, cases[i].why))
-            fail_msg("%s, %s: unexpected message: %s", cases[i].target, cases[i].layer, err);
+        expect_refused("st.lua", spec, cases[i].target, "stores", cases[i].why);
     }
 }
 
